@@ -1,0 +1,223 @@
+"""Append-only, named schema migrations, each applied in one transaction with its record.
+
+Never edit a migration that has shipped: add a new one. `migrate()` runs on every open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import duckdb
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE models (
+            model_id VARCHAR NOT NULL,
+            revision VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            synthetic BOOLEAN NOT NULL DEFAULT false,
+            library VARCHAR,
+            pipeline_tag VARCHAR,
+            license VARCHAR,
+            gated VARCHAR,
+            downloads BIGINT,
+            likes BIGINT,
+            params BIGINT,
+            weights_mb DOUBLE,
+            tags_json VARCHAR NOT NULL DEFAULT '[]',
+            card_summary VARCHAR,
+            first_seen_at TIMESTAMP NOT NULL,
+            last_seen_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (model_id, revision)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE hardware (
+            fingerprint VARCHAR PRIMARY KEY,
+            profile VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            device_name VARCHAR NOT NULL,
+            cpu_model VARCHAR NOT NULL,
+            cpu_cores INTEGER NOT NULL,
+            memory_gb DOUBLE NOT NULL,
+            gpu_driver VARCHAR,
+            gpu_power_limit_w DOUBLE,
+            gpu_memory_gb DOUBLE,
+            first_seen_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            scan_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            revision VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            hardware_profile VARCHAR NOT NULL,
+            hardware_fingerprint VARCHAR NOT NULL,
+            variant VARCHAR NOT NULL,
+            tactic VARCHAR NOT NULL,
+            status VARCHAR NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+            reason VARCHAR,
+            energy_method VARCHAR,
+            device VARCHAR,
+            dtype VARCHAR,
+            batch_size INTEGER,
+            input_shape VARCHAR,
+            harness_version VARCHAR NOT NULL,
+            scheme_version VARCHAR NOT NULL,
+            torch_version VARCHAR,
+            transformers_version VARCHAR,
+            cuda_version VARCHAR,
+            started_at TIMESTAMP,
+            finished_at TIMESTAMP,
+            windows INTEGER NOT NULL DEFAULT 0,
+            energy_wh_per_1k DOUBLE,
+            energy_wh_per_1k_net DOUBLE,
+            energy_wh_per_1k_min DOUBLE,
+            energy_wh_per_1k_max DOUBLE,
+            energy_cv DOUBLE,
+            noisy BOOLEAN NOT NULL DEFAULT false,
+            latency_ms_p50 DOUBLE,
+            latency_ms_p95 DOUBLE,
+            peak_mem_mb DOUBLE,
+            idle_power_w DOUBLE,
+            quality_metric VARCHAR,
+            quality_value DOUBLE,
+            quality_json VARCHAR NOT NULL DEFAULT '{}',
+            qualifies BOOLEAN,
+            build_s DOUBLE,
+            build_energy_wh DOUBLE,
+            size_mb DOUBLE,
+            notes VARCHAR,
+            provenance_json VARCHAR NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE measurements (
+            run_id VARCHAR NOT NULL,
+            window_index INTEGER NOT NULL,
+            duration_s DOUBLE NOT NULL,
+            iterations INTEGER NOT NULL,
+            inferences INTEGER NOT NULL,
+            energy_j DOUBLE NOT NULL,
+            idle_energy_j DOUBLE NOT NULL,
+            energy_wh_per_1k DOUBLE NOT NULL,
+            energy_wh_per_1k_net DOUBLE NOT NULL,
+            latency_ms_p50 DOUBLE NOT NULL,
+            power_w DOUBLE NOT NULL,
+            energy_method VARCHAR NOT NULL,
+            temperature_c DOUBLE,
+            sm_clock_mhz DOUBLE,
+            PRIMARY KEY (run_id, window_index)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE labels (
+            model_id VARCHAR NOT NULL,
+            revision VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            hardware VARCHAR NOT NULL,
+            scheme_version VARCHAR NOT NULL,
+            grade VARCHAR,
+            eei DOUBLE,
+            energy_wh_per_1k DOUBLE,
+            energy_method VARCHAR,
+            best_variant VARCHAR,
+            best_grade VARCHAR,
+            best_energy_wh_per_1k DOUBLE,
+            quality_retained DOUBLE,
+            quality_metric VARCHAR,
+            noisy BOOLEAN NOT NULL DEFAULT false,
+            recommendations_json VARCHAR NOT NULL DEFAULT '[]',
+            measured_at TIMESTAMP NOT NULL,
+            graded_at TIMESTAMP NOT NULL,
+            reason VARCHAR,
+            PRIMARY KEY (model_id, revision, task, hardware, scheme_version)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW latest_labels AS
+        SELECT l.model_id, l.revision, l.task, l.hardware, l.grade, l.energy_wh_per_1k,
+               l.best_variant, l.best_grade, l.best_energy_wh_per_1k, l.quality_retained,
+               l.quality_metric, l.energy_method, l.energy_method = 'estimate' AS estimated,
+               l.noisy, l.eei, l.scheme_version, l.measured_at, l.graded_at, l.reason,
+               l.recommendations_json, m.source, m.synthetic
+        FROM labels l
+        LEFT JOIN models m USING (model_id, revision)
+        QUALIFY row_number() OVER (
+            PARTITION BY l.model_id, l.task, l.hardware
+            ORDER BY l.measured_at DESC, l.graded_at DESC, l.scheme_version DESC
+        ) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW failures AS
+        SELECT model_id, revision, task, hardware_profile, variant, status, reason, finished_at
+        FROM latest_runs
+        WHERE status <> 'ok'
+        """
+    )
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"
+    )
+    return [row[0] for row in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    done = set(applied_migrations(con))
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fn(con)
+            con.execute(
+                "INSERT INTO _migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,150 @@
+"""Typed rows of the catalog. Field names carry their units; each maps to one table column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A model at one revision, as discovered (table `models`)."""
+
+    model_id: str
+    revision: str
+    task: str
+    source: str  # demo | local | hub
+    synthetic: bool = False
+    library: str | None = None
+    pipeline_tag: str | None = None
+    license: str | None = None
+    gated: str | None = None  # None, "auto" or "manual"
+    downloads: int | None = None
+    likes: int | None = None
+    params: int | None = None
+    weights_mb: float | None = None
+    tags_json: str = "[]"
+    card_summary: str | None = None
+
+
+@dataclass(frozen=True)
+class HardwareRecord:
+    """One concrete machine; `profile` names the class that grades compare within."""
+
+    fingerprint: str
+    profile: str  # e.g. cpu-x86-64, gpu-h100-80gb
+    kind: str  # cpu | gpu
+    device_name: str
+    cpu_model: str
+    cpu_cores: int
+    memory_gb: float
+    gpu_driver: str | None = None
+    gpu_power_limit_w: float | None = None
+    gpu_memory_gb: float | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One variant of one model benchmarked once on one machine (table `runs`).
+
+    `status` is `ok`, `failed` (an error while loading, building or measuring) or
+    `skipped` (a rule kept us from running it: remote code, pickle weights, gated, too big).
+    A failed or skipped model has one run with variant `baseline` and the reason.
+    """
+
+    run_id: str
+    scan_id: str
+    model_id: str
+    revision: str
+    task: str
+    hardware_profile: str
+    hardware_fingerprint: str
+    variant: str
+    tactic: str
+    status: str
+    reason: str | None = None
+    energy_method: str | None = None
+    device: str | None = None
+    dtype: str | None = None
+    batch_size: int | None = None
+    input_shape: str | None = None
+    harness_version: str = ""
+    scheme_version: str = ""
+    torch_version: str | None = None
+    transformers_version: str | None = None
+    cuda_version: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    windows: int = 0
+    energy_wh_per_1k: float | None = None  # median over windows, gross
+    energy_wh_per_1k_net: float | None = None  # median over windows, idle power subtracted
+    energy_wh_per_1k_min: float | None = None
+    energy_wh_per_1k_max: float | None = None
+    energy_cv: float | None = None  # coefficient of variation over windows
+    noisy: bool = False
+    latency_ms_p50: float | None = None  # per batch
+    latency_ms_p95: float | None = None
+    peak_mem_mb: float | None = None
+    idle_power_w: float | None = None
+    quality_metric: str | None = None
+    quality_value: float | None = None
+    quality_json: str = "{}"
+    qualifies: bool | None = None
+    build_s: float | None = None
+    build_energy_wh: float | None = None
+    size_mb: float | None = None
+    notes: str | None = None
+    provenance_json: str = "{}"
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """One measured window of a run (table `measurements`)."""
+
+    run_id: str
+    window_index: int
+    duration_s: float
+    iterations: int
+    inferences: int
+    energy_j: float
+    idle_energy_j: float
+    energy_wh_per_1k: float
+    energy_wh_per_1k_net: float
+    latency_ms_p50: float
+    power_w: float
+    energy_method: str
+    temperature_c: float | None = None
+    sm_clock_mhz: float | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run with its windows: written to the catalog together, in one transaction."""
+
+    run: RunRecord
+    windows: list[WindowRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """A grade for (model, revision, task, hardware profile) under one scheme version."""
+
+    model_id: str
+    revision: str
+    task: str
+    hardware: str
+    scheme_version: str
+    grade: str | None
+    eei: float | None
+    energy_wh_per_1k: float | None
+    energy_method: str | None
+    best_variant: str | None
+    best_grade: str | None
+    best_energy_wh_per_1k: float | None
+    quality_retained: float | None
+    quality_metric: str | None
+    noisy: bool
+    recommendations_json: str
+    measured_at: datetime
+    graded_at: datetime
+    reason: str | None = None  # why a model is ungraded (no reference, failed, skipped)

@@ -1,0 +1,37 @@
+"""The one record every source produces: a model on disk, ready for the benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class DiscoveryError(Exception):
+    """A source cannot list or fetch models; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model to benchmark.
+
+    `path` is a local directory in Hub layout (config.json, weights, tokenizer files), or
+    None when the model could not be fetched; then `skip_reason` says why and the scan
+    records the model as skipped instead of benchmarking it.
+    """
+
+    model_id: str
+    revision: str
+    task: str
+    source: str  # demo | local | hub
+    path: Path | None
+    synthetic: bool = False
+    library: str | None = None
+    pipeline_tag: str | None = None
+    license: str | None = None
+    gated: str | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    weights_mb: float | None = None
+    tags: tuple[str, ...] = ()
+    skip_reason: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Energy meters, one module per kind: nvml, nvml-power, rapl, estimate."""
