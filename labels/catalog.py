@@ -113,7 +113,9 @@ class Catalog:
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
-                    raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}")
+                    raise CatalogError(
+                        f"cannot open catalog {self.path}: {_first_line(exc)}"
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise CatalogLockedError(
                         f"catalog {self.path} is locked by another process "
@@ -122,7 +124,7 @@ class Catalog:
                 time.sleep(delay_s)
                 delay_s = min(delay_s * 2, 0.5)
             except duckdb.Error as exc:
-                raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}")
+                raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
         try:
             yield con
         finally:
@@ -170,8 +172,13 @@ class Catalog:
                 con.execute(
                     "DELETE FROM labels WHERE model_id = ? AND revision = ? AND task = ? "
                     "AND hardware = ? AND scheme_version = ?",
-                    [label.model_id, label.revision, label.task, label.hardware,
-                     label.scheme_version],
+                    [
+                        label.model_id,
+                        label.revision,
+                        label.task,
+                        label.hardware,
+                        label.scheme_version,
+                    ],
                 )
                 _insert(con, "labels", label)
 
@@ -298,7 +305,8 @@ def _upsert_model(con: duckdb.DuckDBPyConnection, model: ModelRecord) -> None:
     con.execute(
         f"INSERT INTO models ({', '.join(columns)}, first_seen_at, last_seen_at) "
         f"VALUES ({', '.join('?' for _ in columns)}, ?, ?) "
-        f"ON CONFLICT (model_id, revision) DO UPDATE SET {updates}, last_seen_at = excluded.last_seen_at",
+        f"ON CONFLICT (model_id, revision) DO UPDATE SET {updates}, "
+        "last_seen_at = excluded.last_seen_at",
         [*_values(model), now, now],
     )
 

@@ -213,7 +213,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         try:
             fn(con)
             con.execute(
-                "INSERT INTO _migrations VALUES (?, ?)", [name, datetime.now(UTC).replace(tzinfo=None)]
+                "INSERT INTO _migrations VALUES (?, ?)",
+                [name, datetime.now(UTC).replace(tzinfo=None)],
             )
             con.execute("COMMIT")
         except Exception:

@@ -57,5 +57,5 @@ class EnergyMeter(ABC):
         """Provenance for the run: what is read, at what interval, from which source."""
         return {"method": self.method, "estimated": self.estimated}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook)
         """Release handles (NVML, polling threads)."""

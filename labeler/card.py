@@ -1,0 +1,185 @@
+"""Put the energy label into a model card (README.md) and push it to the Hub.
+
+The label lives between two HTML comment markers, so it can be inserted once and replaced
+in place later without touching a byte of the author's own text or YAML front matter.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import tempfile
+from typing import Any
+
+from labeler.badges import badge_snippets, badge_urls
+
+START_MARKER = "<!-- energy-label:start -->"
+END_MARKER = "<!-- energy-label:end -->"
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?^---[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
+
+QUALITY_WORDS = {
+    "top1_agreement": "agreement",
+    "cosine_similarity": "cosine similarity",
+    "next_token_agreement": "next-token agreement",
+}
+
+
+class CardError(Exception):
+    """A model card cannot be updated safely; the message says why in one line."""
+
+
+def update_card(readme_text: str, block: str) -> str:
+    """`readme_text` with the label block inserted, or replaced where the markers already are.
+
+    The first time, the block goes right after the YAML front matter (or at the top). Text
+    outside the markers is kept byte for byte, and applying the same block twice is a no-op.
+    """
+    newline = "\r\n" if "\r\n" in readme_text else "\n"
+    body = block.strip("\r\n").replace("\r\n", "\n").replace("\n", newline)
+    section = f"{START_MARKER}{newline}{body}{newline}{END_MARKER}"
+    start = readme_text.find(START_MARKER)
+    end = readme_text.find(END_MARKER)
+    if start != -1 or end != -1:
+        if start == -1 or end == -1 or end < start:
+            raise CardError("model card has an unmatched energy-label marker; fix it by hand")
+        if readme_text.find(START_MARKER, start + 1) != -1:
+            raise CardError("model card has more than one energy-label block; fix it by hand")
+        return readme_text[:start] + section + readme_text[end + len(END_MARKER) :]
+    match = _FRONT_MATTER.match(readme_text)
+    if match:
+        head = match.group(0)
+        if not head.endswith("\n"):
+            head += newline
+        return head + section + newline + readme_text[match.end() :]
+    if not readme_text:
+        return section + newline
+    return section + newline + newline + readme_text
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.1f}".rstrip("0").rstrip(".") + " %"
+
+
+def _energy_change(change: float) -> str:
+    sign = "\u2212" if change < 0 else "+"
+    return f"{sign}{abs(change) * 100:.0f} % energy"
+
+
+def achievable_text(label_row: dict[str, Any]) -> str | None:
+    """ "C → A with int8-dynamic, −41 % energy, 99.6 % agreement", or None without a better
+    qualifying variant. Shared by the card block and the site."""
+    grade, best = label_row.get("grade"), label_row.get("best_grade")
+    if not grade or not best or best == grade or not label_row.get("best_variant"):
+        return None
+    tactic = label_row.get("best_variant")
+    top = top_recommendation(label_row)
+    if top and top.get("variant") == label_row.get("best_variant") and top.get("tactic"):
+        tactic = top["tactic"]
+    parts = [f"{grade} \u2192 {best} with {tactic}"]
+    energy, best_energy = label_row.get("energy_wh_per_1k"), label_row.get("best_energy_wh_per_1k")
+    if energy and best_energy is not None:
+        parts.append(_energy_change(best_energy / energy - 1))
+    retained = label_row.get("quality_retained")
+    if retained is not None:
+        metric = label_row.get("quality_metric") or ""
+        parts.append(f"{_percent(retained)} {QUALITY_WORDS.get(metric, metric)}".strip())
+    return ", ".join(parts)
+
+
+def recommendations(label_row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The label's recommendations, best first; an unreadable list counts as empty."""
+    try:
+        items = json.loads(label_row.get("recommendations_json") or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def top_recommendation(label_row: dict[str, Any]) -> dict[str, Any] | None:
+    for item in recommendations(label_row):
+        if item.get("applies", True) and item.get("qualifies", True):
+            return item
+    return None
+
+
+def card_block(label_row: dict[str, Any], site_url: str | None) -> str:
+    """Markdown for a model card: badge, grade, achievable grade, top recommendation, link."""
+    model_id = str(label_row["model_id"])
+    snippet = badge_snippets(model_id, site_url)["markdown"]
+    page = badge_urls(model_id, site_url)["page"]
+    grade = label_row.get("grade")
+    where = ", ".join(
+        html.escape(str(label_row[key]), quote=False)
+        for key in ("task", "hardware")
+        if label_row.get(key)
+    )
+    scheme = html.escape(str(label_row.get("scheme_version") or ""), quote=False)
+    lines = [snippet, ""]
+    if grade:
+        estimated = " (estimated energy, not measured)" if label_row.get("estimated") else ""
+        energy = label_row.get("energy_wh_per_1k")
+        number = f", {energy:.3g} Wh per 1,000 inferences" if energy is not None else ""
+        lines.append(f"**Energy label: {grade}**{number}{estimated} ({where}, scheme {scheme}).")
+    else:
+        reason = html.escape(str(label_row.get("reason") or "no grade"), quote=False)
+        lines.append(f"**Energy label: not graded** ({where}): {reason}.")
+    achievable = achievable_text(label_row)
+    if achievable:
+        lines.append(f"Achievable: {html.escape(achievable, quote=False)}.")
+    top = top_recommendation(label_row)
+    if top and top.get("tactic"):
+        tactic = html.escape(str(top["tactic"]), quote=False)
+        change = top.get("energy_change")
+        detail = f" ({_energy_change(change)})" if isinstance(change, int | float) else ""
+        lines.append(f"Top recommendation: {tactic}{detail}.")
+    lines.append(f"Details and methodology: [{page}]({page})")
+    return "\n".join(lines)
+
+
+def push_card(
+    model_id: str,
+    block: str,
+    *,
+    token: str | None = None,
+    create_pr: bool = False,
+    endpoint: str | None = None,
+    revision: str | None = None,
+) -> str:
+    """Update the README.md of `model_id` on the Hub with `block`; return the commit or PR URL.
+
+    Returns "" when the card already holds this block (nothing is pushed). A repository
+    without a README gets one holding just the block.
+    """
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    with tempfile.TemporaryDirectory(prefix="labeler-card-") as cache_dir:
+        try:
+            path = hf_hub_download(
+                model_id,
+                "README.md",
+                revision=revision,
+                token=token,
+                endpoint=endpoint,
+                cache_dir=cache_dir,
+            )
+            with open(path, encoding="utf-8", newline="") as handle:
+                original = handle.read()
+        except EntryNotFoundError:
+            original = ""
+    updated = update_card(original, block)
+    if updated == original:
+        return ""
+    api = HfApi(endpoint=endpoint, token=token)
+    info = api.upload_file(
+        path_or_fileobj=updated.encode("utf-8"),
+        path_in_repo="README.md",
+        repo_id=model_id,
+        revision=revision,
+        create_pr=create_pr,
+        commit_message="Add energy label to model card",
+        commit_description="Energy label block generated by hf-energy-labels (labeler).",
+    )
+    return str(info.pr_url or info.commit_url)

@@ -1,0 +1,530 @@
+"""The `labeler` command: a thin layer over the library.
+
+Each command parses options, calls one library function, prints, and turns expected errors
+into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from labeler.cli_options import (
+    CatalogOpt,
+    DeviceOpt,
+    SchemeOpt,
+    SiteOutOpt,
+    SiteUrlOpt,
+    TaskOpt,
+)
+from labels.catalog import Catalog, CatalogError
+from labels.scheme import DEFAULT_SCHEME_VERSION, SchemeError, load_scheme
+
+app = typer.Typer(
+    name="labeler",
+    help="A-G energy labels for Hugging Face models: scan, grade, publish.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SITE = Path("build/site")
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit status 2."""
+
+
+def expected_errors(fn: F) -> F:
+    """Turn the errors a user can cause into one clear line and an exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from scanner.discovery.base import DiscoveryError
+        from scanner.hardware import HardwareDetectionError
+        from scanner.meters.base import MeterUnavailable
+        from scanner.schedule import ScheduleError
+
+        try:
+            return fn(*args, **kwargs)
+        except (
+            CatalogError,
+            SchemeError,
+            DiscoveryError,
+            UsageError,
+            ScheduleError,
+            HardwareDetectionError,
+            MeterUnavailable,
+            FileNotFoundError,
+        ) as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_catalog(path: Path | None, *, create: bool = False) -> Catalog:
+    return Catalog(path, create=create)
+
+
+@app.command()
+@expected_errors
+def scan(
+    source: Annotated[
+        str, typer.Option("--source", help="demo, hub, or the path of a folder of models.")
+    ] = "demo",
+    task: TaskOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Models per task (hub).")] = 10,
+    sort: Annotated[
+        str, typer.Option("--sort", help="Hub ranking: downloads or likes.")
+    ] = "downloads",
+    library: Annotated[str | None, typer.Option("--library", help="Hub library filter.")] = None,
+    models_file: Annotated[
+        Path | None, typer.Option("--models", help="File of Hub model ids, one a line (hub).")
+    ] = None,
+    device: DeviceOpt = "cpu",
+    tactic: Annotated[
+        list[str] | None, typer.Option("--tactic", help="Tactic to measure (repeatable).")
+    ] = None,
+    windows: Annotated[
+        int | None, typer.Option("--windows", min=1, help="Measured windows.")
+    ] = None,
+    window_s: Annotated[
+        float | None, typer.Option("--window-s", min=0.0, help="Minimum seconds a window.")
+    ] = None,
+    warmup_s: Annotated[float | None, typer.Option("--warmup-s", min=0.0)] = None,
+    idle_s: Annotated[
+        float | None, typer.Option("--idle-s", min=0.0, help="Idle power window.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Benchmark unchanged models again.")
+    ] = False,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Load pickle weights (weights_only=True).")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds per model before it is killed.")
+    ] = 1800.0,
+    executor: Annotated[
+        str, typer.Option("--executor", help="subprocess (default), inprocess or ray.")
+    ] = "subprocess",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address.")] = None,
+    meter: Annotated[
+        str | None, typer.Option("--meter", help="Force nvml, nvml-power, rapl or estimate.")
+    ] = None,
+    max_download_gb: Annotated[
+        float | None, typer.Option("--max-download-gb", help="Skip larger Hub models.")
+    ] = None,
+    models_dir: Annotated[
+        Path, typer.Option("--models-dir", help="Where demo and Hub models are stored.")
+    ] = Path("build/models"),
+    scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Benchmark models and their optimized variants into the catalog."""
+    from scanner.scan import ScanOptions
+
+    load_scheme(scheme)
+    if executor not in ("subprocess", "inprocess", "ray"):
+        raise UsageError(f"unknown executor {executor!r} (subprocess, inprocess, ray)")
+    if sort not in ("downloads", "likes"):
+        raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
+    _check_tactics(tactic, device)
+    refs = _discover(
+        source, task, top, sort, library, models_file, models_dir, allow_pickle, max_download_gb
+    )
+    protocol = {
+        k: v
+        for k, v in {
+            "windows": windows,
+            "window_s": window_s,
+            "warmup_s": warmup_s,
+            "idle_s": idle_s,
+        }.items()
+        if v is not None
+    }
+    options = ScanOptions(
+        device=device,
+        tactics=tactic,
+        protocol=protocol,
+        force=force,
+        allow_pickle=allow_pickle,
+        timeout_s=timeout,
+        executor=executor,
+        address=address,
+        meter=meter,
+        scheme_version=scheme,
+    )
+    summary = run_scan(refs, open_catalog(catalog, create=True), options)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _check_tactics(tactics: list[str] | None, device: str) -> None:
+    if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
+        raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
+    if not tactics:
+        return
+    from scanner.tactics import all_tactics
+
+    known = all_tactics()
+    unknown = [t for t in tactics if t not in known]
+    if unknown:
+        raise UsageError(f"unknown tactic {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+def _discover(
+    source, task, top, sort, library, models_file, models_dir, allow_pickle, max_download_gb
+):  # noqa: ANN001, ANN202
+    if source == "demo":
+        from scanner.discovery.demo import discover_demo_models
+
+        return discover_demo_models(models_dir / "demo")
+    if source == "hub":
+        from scanner.discovery.hub import discover_hub_models
+
+        model_ids = None
+        if models_file is not None:
+            if not models_file.is_file():
+                raise UsageError(f"no such models file: {models_file}")
+            model_ids = [
+                line.strip()
+                for line in models_file.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
+        if not task and not model_ids:
+            raise UsageError("--source hub needs --task or --models")
+        return discover_hub_models(
+            list(task or []),
+            top,
+            sort=sort,
+            library=library,
+            model_ids=model_ids,
+            cache_dir=models_dir / "hub",
+            allow_pickle=allow_pickle,
+            max_download_gb=max_download_gb,
+        )
+    from scanner.discovery.local import discover_local_models
+
+    return discover_local_models(Path(source))
+
+
+def run_scan(
+    refs: Any, catalog: Catalog, options: Any, should_stop: Callable[[], bool] = lambda: False
+) -> Any:
+    """Scan with a progress bar; print one line per model that did not go through."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from scanner.scan import scan as scan_models
+
+    refs = list(refs) if not isinstance(refs, list) else refs
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[model]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+    with progress:
+        bar = progress.add_task("scan", total=len(refs), model="")
+
+        def on_event(kind: str, ref: Any, detail: str) -> None:
+            if kind == "start":
+                progress.update(bar, model=ref.model_id)
+                return
+            progress.advance(bar)
+            if kind in ("failed", "skipped"):
+                err.print(f"{kind}: {ref.model_id}: {detail}", markup=False, highlight=False)
+            if not err.is_terminal:
+                err.print(f"{kind}: {ref.model_id}", markup=False, highlight=False)
+
+        summary = scan_models(refs, catalog, options, on_event=on_event, should_stop=should_stop)
+    out.print(
+        f"scan {summary.scan_id}: {summary.benchmarked} benchmarked, "
+        f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed "
+        f"→ {catalog.path}",
+        markup=False,
+        highlight=False,
+    )
+    return summary
+
+
+@app.command()
+@expected_errors
+def grade(scheme: SchemeOpt = DEFAULT_SCHEME_VERSION, catalog: CatalogOpt = None) -> None:
+    """Grade every measured model A-G under a label scheme."""
+    from labeler.grading import grade_catalog
+
+    summary = grade_catalog(open_catalog(catalog), load_scheme(scheme))
+    out.print(
+        f"graded {summary.graded} labels, {summary.ungraded} ungraded "
+        f"(scheme {summary.scheme_version})",
+        markup=False,
+    )
+
+
+@app.command()
+@expected_errors
+def site(
+    out_dir: SiteOutOpt = DEFAULT_SITE,
+    site_url: SiteUrlOpt = None,
+    scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Render the label website, badges and data downloads."""
+    from labeler.site import build_site
+
+    summary = build_site(
+        open_catalog(catalog), out_dir, scheme=load_scheme(scheme), site_url=site_url
+    )
+    out.print(f"site: {summary.models} models → {summary.out_dir / 'index.html'}", markup=False)
+
+
+@app.command()
+@expected_errors
+def badge(
+    model_id: Annotated[str, typer.Argument(help="Model id, e.g. org/name.")],
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="svg, json or markdown.")] = "svg",
+    site_url: SiteUrlOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
+    from labeler.badges import badge_snippets, badge_svg, shields_endpoint
+
+    label = find_label(open_catalog(catalog), model_id, hardware)
+    estimated = bool(label.get("estimated"))
+    if fmt == "svg":
+        sys.stdout.write(badge_svg(label["grade"], estimated=estimated))
+    elif fmt == "json":
+        payload = shields_endpoint(
+            label["grade"], estimated=estimated, best_grade=label.get("best_grade")
+        )
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(badge_snippets(model_id, site_url, label["hardware"])["markdown"] + "\n")
+    else:
+        raise UsageError(f"--format must be svg, json or markdown, not {fmt!r}")
+
+
+@app.command()
+@expected_errors
+def card(
+    model_id: Annotated[str, typer.Argument(help="Model id whose label goes on the card.")],
+    readme: Annotated[
+        Path | None, typer.Option("--readme", help="Local README.md to edit.")
+    ] = None,
+    push: Annotated[bool, typer.Option("--push", help="Commit the card to the Hub.")] = False,
+    create_pr: Annotated[bool, typer.Option("--create-pr", help="With --push: open a PR.")] = False,
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    site_url: SiteUrlOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Insert or update the energy-label block in a model card (idempotent)."""
+    from labeler.card import card_block, push_card, update_card
+
+    if readme is None and not push:
+        raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
+    if readme is not None and not readme.is_file():
+        raise UsageError(f"no such file: {readme}")
+    label = find_label(open_catalog(catalog), model_id, hardware)
+    block = card_block(label, site_url)
+    if readme is not None:
+        before = readme.read_text(encoding="utf-8")
+        after = update_card(before, block)
+        if after != before:
+            readme.write_text(after, encoding="utf-8")
+        out.print(f"{'updated' if after != before else 'unchanged'}: {readme}", markup=False)
+    if push:
+        url = push_card(model_id, block, create_pr=create_pr)
+        out.print(f"pushed: {url}", markup=False)
+
+
+@app.command()
+@expected_errors
+def recommend(
+    model_id: Annotated[str, typer.Argument(help="Model id.")],
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Show the tactics that would make a model cheaper to run, with measured figures."""
+    from labeler.recommend import headline
+
+    label = find_label(open_catalog(catalog), model_id, hardware)
+    out.print(
+        f"{model_id} on {label['hardware']} ({label['task']}): {headline(label)}", markup=False
+    )
+    table = Table(
+        "tactic",
+        "energy",
+        "latency",
+        "quality",
+        "size MB",
+        "build s",
+        "payback",
+        "qualifies",
+        "note",
+    )
+    for rec in json.loads(label.get("recommendations_json") or "[]"):
+        if not rec.get("applies", True):
+            table.add_row(rec["tactic"], "", "", "", "", "", "", "n/a", rec.get("note", ""))
+            continue
+        table.add_row(
+            rec["tactic"],
+            _pct(rec.get("energy_change")),
+            _pct(rec.get("latency_change")),
+            f"{rec.get('quality_metric')} {rec.get('quality_value') or 0:.4f}",
+            f"{rec.get('size_mb') or 0:.1f}",
+            f"{rec.get('build_s') or 0:.1f}",
+            str(
+                rec.get("payback_inferences")
+                if rec.get("payback_inferences") is not None
+                else "never"
+            ),
+            "yes" if rec.get("qualifies") else "no",
+            rec.get("note", ""),
+        )
+    out.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:+.1f} %"
+
+
+def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> dict[str, Any]:
+    rows = [r for r in catalog.latest_labels() if r["model_id"] == model_id]
+    if hardware:
+        rows = [r for r in rows if r["hardware"] == hardware]
+    if not rows:
+        where = f" on {hardware}" if hardware else ""
+        raise UsageError(
+            f"no label for {model_id!r}{where} in {catalog.path} (scan and grade it first)"
+        )
+    return rows[0]
+
+
+@app.command()
+@expected_errors
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run against the catalog (read-only).")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    catalog: CatalogOpt = None,
+) -> None:
+    """Run a read-only SQL query against the catalog and print the result."""
+    path = catalog or Catalog(catalog, create=False).path
+    result = Catalog(path, create=False, read_only=True).query(query)
+    if fmt == "json":
+        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    elif fmt == "table":
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+    else:
+        raise UsageError(f"--format must be table, csv or json, not {fmt!r}")
+
+
+@app.command()
+@expected_errors
+def schedule(
+    cron: Annotated[
+        str, typer.Option("--cron", help='Crontab expression, e.g. "0 3 * * *".')
+    ] = "0 3 * * *",
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
+    source: Annotated[str, typer.Option("--source", help="demo, hub, or a folder path.")] = "demo",
+    task: TaskOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    device: DeviceOpt = "cpu",
+    out_dir: SiteOutOpt = DEFAULT_SITE,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Run scan → grade → site on a cron schedule, never two cycles at once."""
+    from scanner.schedule import parse_cron, run_schedule
+
+    trigger = parse_cron(cron)
+    catalog_path = open_catalog(catalog, create=True).path
+
+    def cycle(should_stop: Callable[[], bool]) -> str:
+        from labeler.grading import grade_catalog
+        from labeler.site import build_site
+        from scanner.scan import ScanOptions
+
+        cat = Catalog(catalog_path)
+        refs = _discover(
+            source, task, top, "downloads", None, None, Path("build/models"), False, None
+        )
+        summary = run_scan(refs, cat, ScanOptions(device=device), should_stop=should_stop)
+        graded = grade_catalog(cat)
+        built = build_site(cat, out_dir)
+        return (
+            f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
+            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models"
+        )
+
+    run_schedule(trigger, cycle, once=once, log=lambda line: err.print(line, markup=False))
+
+
+@app.command()
+@expected_errors
+def demo(
+    out_dir: SiteOutOpt = DEFAULT_SITE,
+    screenshots: Annotated[
+        bool, typer.Option("--screenshots/--no-screenshots", help="Save PNGs of the site.")
+    ] = False,
+    windows: Annotated[int | None, typer.Option("--windows", min=1)] = None,
+    window_s: Annotated[float | None, typer.Option("--window-s", min=0.0)] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Scan the bundled demo models on CPU, grade them, and build the site."""
+    from labeler.grading import grade_catalog
+    from labeler.site import build_site
+    from scanner.discovery.demo import discover_demo_models
+    from scanner.scan import ScanOptions
+
+    cat = open_catalog(catalog, create=True)
+    protocol = {
+        k: v for k, v in {"windows": windows, "window_s": window_s}.items() if v is not None
+    }
+    summary = run_scan(
+        discover_demo_models(Path("build/models/demo")),
+        cat,
+        ScanOptions(device="cpu", protocol=protocol),
+    )
+    graded = grade_catalog(cat)
+    out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
+    built = build_site(cat, out_dir)
+    out.print(f"site: {built.models} models → {built.out_dir / 'index.html'}", markup=False)
+    if screenshots:
+        from labeler.screenshots import take_screenshots
+
+        for path in take_screenshots(out_dir, Path("build/screenshots")):
+            out.print(f"screenshot: {path}", markup=False)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,105 @@
+"""Recommendations: tactics ranked by energy saved at kept quality, with measured figures.
+
+Each entry says what the tactic did on this hardware: energy and latency change against the
+baseline, the quality it kept, its size on disk, what building it cost, and after how many
+inferences that cost is paid back. Variants outside the quality tolerance are listed after
+the qualifying ones and never count toward the achievable grade; tactics that do not apply
+say why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from labels.records import RunRecord
+
+
+def recommendations(
+    baseline: RunRecord,
+    variants: list[RunRecord],
+    not_applicable: dict[str, str],
+    grade_of: Callable[[float], str | None],
+) -> list[dict[str, Any]]:
+    measured = [v for v in variants if v.status == "ok" and v.energy_wh_per_1k is not None]
+    entries = [_entry(baseline, v, grade_of) for v in measured]
+    entries.sort(key=lambda e: (not e["qualifies"], e["energy_change"]))
+    failed = [
+        {
+            "tactic": v.tactic,
+            "variant": v.variant,
+            "applies": True,
+            "qualifies": False,
+            "note": f"failed: {v.reason}",
+        }
+        for v in variants
+        if v.status != "ok"
+    ]
+    skipped = [
+        {"tactic": name, "variant": name, "applies": False, "qualifies": False, "note": reason}
+        for name, reason in sorted(not_applicable.items())
+    ]
+    return entries + failed + skipped
+
+
+def _entry(
+    baseline: RunRecord, variant: RunRecord, grade_of: Callable[[float], str | None]
+) -> dict[str, Any]:
+    base_e = baseline.energy_wh_per_1k or 0.0
+    var_e = variant.energy_wh_per_1k or 0.0
+    saved_wh_per_1k = base_e - var_e
+    build_wh = variant.build_energy_wh or 0.0
+    payback = None
+    if saved_wh_per_1k > 0:
+        payback = math.ceil(build_wh / saved_wh_per_1k * 1000) if build_wh > 0 else 0
+    notes = [variant.notes] if variant.notes else []
+    if not variant.qualifies:
+        notes.append(
+            f"outside the quality tolerance ({variant.quality_metric} {variant.quality_value:.4f})"
+        )
+    if saved_wh_per_1k <= 0:
+        notes.append("uses no less energy than the baseline here")
+    return {
+        "tactic": variant.tactic,
+        "variant": variant.variant,
+        "applies": True,
+        "energy_wh_per_1k": var_e,
+        "energy_change": _change(var_e, base_e),
+        "latency_change": _change(variant.latency_ms_p50, baseline.latency_ms_p50),
+        "quality_metric": variant.quality_metric,
+        "quality_value": variant.quality_value,
+        "qualifies": bool(variant.qualifies),
+        "grade": grade_of(var_e),
+        "size_mb": variant.size_mb,
+        "size_change": _change(variant.size_mb, baseline.size_mb),
+        "build_s": variant.build_s,
+        "build_energy_wh": build_wh,
+        "payback_inferences": payback,
+        "noisy": bool(variant.noisy),
+        "note": "; ".join(notes),
+    }
+
+
+def _change(new: float | None, old: float | None) -> float | None:
+    if new is None or not old:
+        return None
+    return (new - old) / old
+
+
+def headline(label: dict[str, Any]) -> str:
+    """One line people can act on, e.g. 'C → A with dynamic-int8, −41 % energy, 99.6 % …'."""
+    grade = label.get("grade") or "ungraded"
+    best = label.get("best_variant")
+    if not best or best == "baseline":
+        return f"{grade}: no tactic saved energy within the quality tolerance"
+    base_e, best_e = label.get("energy_wh_per_1k"), label.get("best_energy_wh_per_1k")
+    change = _change(best_e, base_e)
+    quality = label.get("quality_retained")
+    metric = (label.get("quality_metric") or "quality").replace("_", " ")
+    parts = [f"{grade} → {label.get('best_grade') or '?'} with {best}"]
+    if change is not None:
+        parts.append(f"{change * 100:+.0f} % energy".replace("-", "−"))
+    if quality is not None:
+        parts.append(f"{quality * 100:.1f} % {metric}")
+    return ", ".join(parts)

@@ -1,0 +1,67 @@
+"""Screenshots of a built site in headless Chromium, for the demo and the README.
+
+Playwright is imported only when a screenshot is taken, so the labeler works without it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+
+
+def chromium_path() -> str | None:
+    """The Chromium binary to drive: `LABELER_CHROMIUM` if set, else the Debian package's."""
+    path = os.environ.get("LABELER_CHROMIUM") or DEFAULT_CHROMIUM
+    return path if Path(path).exists() else None
+
+
+def take_screenshots(site_dir: Path, out_dir: Path, *, width_px: int = 1280) -> list[Path]:
+    """Save index.png, the first model page as model.png and a phone-width index_phone.png.
+
+    Pages are opened from file:// exactly as a visitor who downloaded the site would.
+    """
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    if executable is None:
+        raise RuntimeError(
+            f"Chromium not found at {DEFAULT_CHROMIUM} (install it with "
+            "`apt-get install chromium`, or set LABELER_CHROMIUM)"
+        )
+    site_dir, out_dir = Path(site_dir).resolve(), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots: list[tuple[Path, str, int]] = [(site_dir / "index.html", "index.png", width_px)]
+    model_page = _best_model_page(site_dir)
+    if model_page is not None:
+        shots.append((model_page, "model.png", width_px))
+    shots.append((site_dir / "index.html", "index_phone.png", 390))
+    written = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            for page_path, name, width in shots:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(page_path.as_uri())
+                page.wait_for_load_state("load")
+                target = out_dir / name
+                page.screenshot(path=str(target), full_page=True)
+                page.close()
+                written.append(target)
+        finally:
+            browser.close()
+    return written
+
+
+def _best_model_page(site_dir: Path) -> Path | None:
+    """The page of the index's first row (the best grade), else any model page."""
+    import re
+
+    index = (site_dir / "index.html").read_text(encoding="utf-8")
+    match = re.search(r'<td class="model"><a href="(models/[^"]+\.html)">', index)
+    if match and (site_dir / match.group(1)).is_file():
+        return site_dir / match.group(1)
+    pages = sorted((site_dir / "models").glob("*.html"))
+    return pages[0] if pages else None

@@ -1,0 +1,413 @@
+"""Benchmark one model: its baseline and every applicable tactic, on one device.
+
+This runs inside the per-model child process (see `scanner.executors`). It returns
+catalog records and writes nothing itself: the driver alone writes the catalog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import gc
+import io
+import json
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
+from labels.scheme import Scheme
+from scanner.harness import HARNESS_VERSION, J_PER_WH, Measurement, Protocol, run_windows
+from scanner.meters.base import EnergyMeter, MeterUnavailable
+from scanner.tactics.base import Tactic, TacticContext, get_tactic
+from scanner.tasks.base import Batch, ModelLoadError, TaskAdapter, UnsupportedTask
+
+SECURITY_REASONS = ("needs trust_remote_code", "only pickle weights")
+
+
+@dataclass(frozen=True)
+class BenchmarkJob:
+    """Everything a child process needs to benchmark one model (JSON-serialisable)."""
+
+    model_id: str
+    revision: str
+    task: str
+    path: str
+    device: str
+    tactics: list[str]
+    scan_id: str
+    scheme_version: str
+    hardware: dict[str, Any]
+    protocol: dict[str, Any] = field(default_factory=dict)
+    allow_pickle: bool = False
+    meter: str | None = None  # force an energy method
+
+
+@dataclass
+class ModelBenchmark:
+    results: list[RunResult]
+    params: int | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def benchmark_model(
+    job: BenchmarkJob,
+    scheme: Scheme,
+    *,
+    meter: EnergyMeter | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> ModelBenchmark:
+    """Measure the baseline, then each tactic; failures become records, never exceptions."""
+    from scanner.hardware import software_versions
+    from scanner.meters.select import select_meter
+
+    torch.manual_seed(0)
+    started = now_utc()
+    hardware = HardwareRecord(**job.hardware)
+    base_record = _record_factory(job, hardware, started)
+    note = on_progress or (lambda _text: None)
+
+    try:
+        from scanner.tasks import adapter_for
+
+        adapter = adapter_for(job.task)
+        workload = scheme.workload(job.task)
+        gate = scheme.quality_gate(job.task)
+    except (UnsupportedTask, Exception) as exc:  # scheme errors name the task too
+        return ModelBenchmark([RunResult(base_record("baseline", "skipped", reason=str(exc)))])
+
+    path = Path(job.path)
+    try:
+        note("loading")
+        model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
+    except ModelLoadError as exc:
+        status = "skipped" if str(exc).startswith(SECURITY_REASONS) else "failed"
+        return ModelBenchmark([RunResult(base_record("baseline", status, reason=str(exc)))])
+
+    params = sum(p.numel() for p in model.parameters())
+    meter_reasons: list[str] = []
+    if meter is None:
+        try:
+            meter, meter_reasons = select_meter(job.device, prefer=job.meter)
+        except MeterUnavailable as exc:
+            return ModelBenchmark(
+                [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
+                params,
+            )
+    protocol = Protocol.for_device(job.device, **job.protocol)
+    sync = _sync_for(job.device)
+    ctx = TacticContext(
+        device=job.device,
+        task=job.task,
+        model_type=str(getattr(model.config, "model_type", "unknown")),
+        compute_capability=_compute_capability(job.device),
+    )
+    provenance = {
+        "software": software_versions(),
+        "meter": meter.describe(),
+        "meter_fallback_reasons": meter_reasons,
+        "protocol": asdict(protocol),
+        "workload": workload,
+        "hardware": asdict(hardware),
+    }
+    if hasattr(meter, "other_processes"):
+        provenance["other_gpu_processes"] = [asdict(p) for p in meter.other_processes()]
+
+    results: list[RunResult] = []
+    not_applicable: dict[str, str] = {}
+    try:
+        batch = adapter.reference_batch(path, model, workload).to(job.device)
+        quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
+        note("idle power")
+        idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
+        baseline_outputs: torch.Tensor | None = None
+        for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
+            tactic = get_tactic(name)
+            applicability = tactic.applies_to(model, ctx)
+            if not applicability.applies:
+                not_applicable[name] = applicability.reason
+                continue
+            note(name)
+            try:
+                result, outputs = _measure_variant(
+                    tactic,
+                    model,
+                    ctx,
+                    adapter,
+                    batch,
+                    quality_batch,
+                    meter,
+                    protocol,
+                    sync,
+                    idle_power_w,
+                    baseline_outputs,
+                    gate.minimum,
+                    base_record,
+                )
+            except Exception as exc:  # one tactic failing must not lose the others
+                if name == "baseline":
+                    raise
+                results.append(
+                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
+                )
+                continue
+            finally:
+                gc.collect()
+                if job.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+            if name == "baseline":
+                baseline_outputs = outputs
+            results.append(result)
+            if protocol.cooldown_s > 0:
+                time.sleep(protocol.cooldown_s)
+    except Exception as exc:
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", "failed", reason=_reason(exc)))], params
+        )
+    finally:
+        meter.close()
+
+    provenance["not_applicable"] = not_applicable
+    finished = [
+        RunResult(_with(r.run, provenance_json=json.dumps(provenance, default=str)), r.windows)
+        for r in results
+    ]
+    return ModelBenchmark(finished, params, not_applicable)
+
+
+def _measure_variant(
+    tactic: Tactic,
+    model: torch.nn.Module,
+    ctx: TacticContext,
+    adapter: TaskAdapter,
+    batch: Batch,
+    quality_batch: Batch,
+    meter: EnergyMeter,
+    protocol: Protocol,
+    sync: Callable[[], None],
+    idle_power_w: float,
+    baseline_outputs: torch.Tensor | None,
+    quality_minimum: float,
+    base_record: Callable[..., RunRecord],
+) -> tuple[RunResult, torch.Tensor]:
+    started = now_utc()
+    candidate = model if tactic.name == "baseline" else copy.deepcopy(model)
+    _reset_peak_memory(ctx.device)
+    with torch.inference_mode():
+        sync()
+        meter.start()
+        build_t0 = time.perf_counter()
+        built = tactic.build(candidate, ctx)
+        variant_batch = _cast_batch(batch, built.input_dtype)
+        if tactic.name == "compile":
+            adapter.run(built.model, variant_batch)  # compilation happens here
+        sync()
+        build_s = time.perf_counter() - build_t0
+        build_reading = meter.stop()
+
+        measurement = run_windows(
+            functools.partial(adapter.run, built.model, variant_batch),
+            meter,
+            inferences_per_call=batch.inferences,
+            protocol=protocol,
+            idle_power_w=idle_power_w,
+            sync=sync,
+        )
+        outputs = (
+            adapter.outputs(built.model, _cast_batch(quality_batch, built.input_dtype))
+            .detach()
+            .float()
+            .cpu()
+        )
+    peak_mem_mb = _peak_memory_mb(ctx.device)
+    if baseline_outputs is None:
+        quality = adapter.quality(outputs, outputs)
+    else:
+        quality = adapter.quality(baseline_outputs, outputs)
+    run = base_record(
+        tactic.name,
+        "ok",
+        tactic=tactic.name,
+        started_at=started,
+        dtype=built.dtype,
+        batch_size=batch.inferences,
+        input_shape=batch.input_shape,
+        windows=len(measurement.windows),
+        energy_wh_per_1k=measurement.energy_wh_per_1k,
+        energy_wh_per_1k_net=measurement.energy_wh_per_1k_net,
+        energy_wh_per_1k_min=min(w.energy_wh_per_1k for w in measurement.windows),
+        energy_wh_per_1k_max=max(w.energy_wh_per_1k for w in measurement.windows),
+        energy_cv=measurement.energy_cv,
+        noisy=measurement.noisy,
+        latency_ms_p50=measurement.latency_ms_p50,
+        latency_ms_p95=measurement.latency_ms_p95,
+        peak_mem_mb=peak_mem_mb,
+        idle_power_w=idle_power_w,
+        quality_metric=quality.metric,
+        quality_value=quality.value,
+        quality_json=json.dumps({quality.metric: quality.value, **quality.extra}),
+        qualifies=quality.value >= quality_minimum,
+        build_s=build_s if tactic.name != "baseline" else 0.0,
+        build_energy_wh=build_reading.energy_j / J_PER_WH if tactic.name != "baseline" else 0.0,
+        size_mb=_state_dict_mb(built.model),
+        notes=built.notes or None,
+        energy_method=meter.method,
+    )
+    windows = _window_records(run.run_id, measurement, meter.method)
+    del built, candidate
+    return RunResult(run, windows), outputs
+
+
+def _record_factory(
+    job: BenchmarkJob, hardware: HardwareRecord, started: datetime
+) -> Callable[..., RunRecord]:
+    versions = {
+        "torch_version": torch.__version__,
+        "transformers_version": _transformers_version(),
+        "cuda_version": torch.version.cuda if job.device.startswith("cuda") else None,
+    }
+
+    def make(
+        variant: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        tactic: str | None = None,
+        **values: Any,
+    ) -> RunRecord:
+        return RunRecord(
+            run_id=str(uuid.uuid4()),
+            scan_id=job.scan_id,
+            model_id=job.model_id,
+            revision=job.revision,
+            task=job.task,
+            hardware_profile=hardware.profile,
+            hardware_fingerprint=hardware.fingerprint,
+            variant=variant,
+            tactic=tactic or variant,
+            status=status,
+            reason=reason,
+            device=job.device,
+            harness_version=HARNESS_VERSION,
+            scheme_version=job.scheme_version,
+            started_at=values.pop("started_at", started),
+            finished_at=now_utc(),
+            **versions,
+            **values,
+        )
+
+    return make
+
+
+def _window_records(run_id: str, measurement: Measurement, method: str) -> list[WindowRecord]:
+    return [
+        WindowRecord(
+            run_id=run_id,
+            window_index=i,
+            duration_s=w.duration_s,
+            iterations=w.iterations,
+            inferences=w.inferences,
+            energy_j=w.energy_j,
+            idle_energy_j=w.idle_energy_j,
+            energy_wh_per_1k=w.energy_wh_per_1k,
+            energy_wh_per_1k_net=w.energy_wh_per_1k_net,
+            latency_ms_p50=w.latency_ms_p50,
+            power_w=w.power_w,
+            energy_method=method,
+            temperature_c=w.temperature_c,
+            sm_clock_mhz=w.sm_clock_mhz,
+        )
+        for i, w in enumerate(measurement.windows)
+    ]
+
+
+def _with(run: RunRecord, **changes: Any) -> RunRecord:
+    from dataclasses import replace
+
+    return replace(run, **changes)
+
+
+def _cast_batch(batch: Batch, dtype: torch.dtype | None) -> Batch:
+    if dtype is None:
+        return batch
+    kwargs = {
+        k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+        for k, v in batch.kwargs.items()
+    }
+    return Batch(kwargs, batch.inferences, batch.input_shape)
+
+
+def _sync_for(device: str) -> Callable[[], None]:
+    if device.startswith("cuda"):
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def _compute_capability(device: str) -> tuple[int, int] | None:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_capability(torch.device(device))
+    return None
+
+
+def _reset_peak_memory(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+        return
+    with contextlib.suppress(OSError):  # Linux: "5" resets the peak resident set (VmHWM)
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_memory_mb(device: str) -> float | None:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _state_dict_mb(model: torch.nn.Module) -> float | None:
+    """Size of the variant's weights as torch.save writes them (packed int8 included)."""
+    inner = getattr(model, "_orig_mod", model)
+    buffer = io.BytesIO()
+    try:
+        torch.save(inner.state_dict(), buffer)
+    except Exception:
+        return None
+    return buffer.tell() / 2**20
+
+
+def _transformers_version() -> str | None:
+    try:
+        import transformers
+
+        return transformers.__version__
+    except ImportError:
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return "out of memory"
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    location = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
+    return f"{type(exc).__name__}: {first}{location}"[:500]

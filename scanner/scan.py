@@ -1,0 +1,190 @@
+"""A scan: benchmark every discovered model that is new or changed, and record it all.
+
+Incremental: a model whose revision, harness version and scheme version are already in
+the catalog for this hardware is not benchmarked again (unless `force`). Each model is
+written in one transaction when it finishes, so a scan killed at any point and run again
+finishes the remaining models with no duplicate and no half-written rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from labels.catalog import Catalog
+from labels.records import HardwareRecord, ModelRecord, RunRecord, RunResult
+from labels.scheme import DEFAULT_SCHEME_VERSION
+from scanner.discovery.base import ModelRef
+from scanner.harness import HARNESS_VERSION
+
+ProgressCallback = Callable[[str, ModelRef, str], None]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    device: str = "cpu"
+    tactics: list[str] | None = None  # None: the default tactics for the device
+    protocol: dict[str, float | int] = field(default_factory=dict)
+    force: bool = False
+    allow_pickle: bool = False
+    timeout_s: float | None = 1800.0
+    executor: str = "subprocess"
+    address: str | None = None  # Ray cluster address
+    meter: str | None = None
+    scheme_version: str = DEFAULT_SCHEME_VERSION
+
+
+@dataclass
+class ScanSummary:
+    scan_id: str
+    benchmarked: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def scan(
+    refs: Iterable[ModelRef],
+    catalog: Catalog,
+    options: ScanOptions,
+    *,
+    hardware: HardwareRecord | None = None,
+    on_event: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ScanSummary:
+    """Benchmark what is new in `refs` and write each model to `catalog` as it finishes."""
+    from scanner.benchmark import BenchmarkJob
+    from scanner.executors import make_executor
+    from scanner.hardware import detect_hardware
+    from scanner.tactics import default_tactic_names, get_tactic
+
+    hardware = hardware or detect_hardware(options.device)
+    tactics = options.tactics or default_tactic_names(options.device)
+    for name in tactics:
+        get_tactic(name)  # unknown names fail before any work starts
+    summary = ScanSummary(scan_id=_new_scan_id())
+    event = on_event or (lambda _kind, _ref, _detail: None)
+    refs_by_job: dict[str, ModelRef] = {}
+
+    def pending_jobs() -> Iterable[BenchmarkJob]:
+        for ref in refs:
+            if should_stop():
+                return
+            if ref.skip_reason or ref.path is None:
+                _record_skipped(catalog, ref, hardware, summary, options)
+                event("skipped", ref, ref.skip_reason or "not fetched")
+                continue
+            if not options.force and catalog.has_run(
+                ref.model_id,
+                ref.revision,
+                hardware.profile,
+                HARNESS_VERSION,
+                options.scheme_version,
+            ):
+                summary.unchanged += 1
+                event("unchanged", ref, "already measured at this revision")
+                continue
+            job = BenchmarkJob(
+                model_id=ref.model_id,
+                revision=ref.revision,
+                task=ref.task,
+                path=str(ref.path),
+                device=options.device,
+                tactics=list(tactics),
+                scan_id=summary.scan_id,
+                scheme_version=options.scheme_version,
+                hardware=dataclasses.asdict(hardware),
+                protocol=dict(options.protocol),
+                allow_pickle=options.allow_pickle,
+                meter=options.meter,
+            )
+            refs_by_job[_job_key(job)] = ref
+            event("start", ref, "benchmarking")
+            yield job
+
+    executor = make_executor(options.executor, timeout_s=options.timeout_s, address=options.address)
+    try:
+        for job, result in executor.run_all(pending_jobs()):
+            ref = refs_by_job[_job_key(job)]
+            catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
+            summary.benchmarked += 1
+            baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
+            if baseline is None or baseline.status == "failed":
+                reason = baseline.reason if baseline else "no baseline run"
+                summary.failed += 1
+                summary.failures.append((ref.model_id, reason or "failed"))
+                event("failed", ref, reason or "failed")
+            elif baseline.status == "skipped":
+                summary.skipped += 1
+                event("skipped", ref, baseline.reason or "skipped")
+            else:
+                event("done", ref, f"{len(result.results)} variants")
+    finally:
+        executor.close()
+    return summary
+
+
+def model_record(ref: ModelRef, params: int | None = None) -> ModelRecord:
+    return ModelRecord(
+        model_id=ref.model_id,
+        revision=ref.revision,
+        task=ref.task,
+        source=ref.source,
+        synthetic=ref.synthetic,
+        library=ref.library,
+        pipeline_tag=ref.pipeline_tag,
+        license=ref.license,
+        gated=ref.gated,
+        downloads=ref.downloads,
+        likes=ref.likes,
+        params=params,
+        weights_mb=ref.weights_mb,
+        tags_json=json.dumps(list(ref.tags)),
+    )
+
+
+def _record_skipped(
+    catalog: Catalog,
+    ref: ModelRef,
+    hardware: HardwareRecord,
+    summary: ScanSummary,
+    options: ScanOptions,
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    run = RunRecord(
+        run_id=str(uuid.uuid4()),
+        scan_id=summary.scan_id,
+        model_id=ref.model_id,
+        revision=ref.revision,
+        task=ref.task,
+        hardware_profile=hardware.profile,
+        hardware_fingerprint=hardware.fingerprint,
+        variant="baseline",
+        tactic="baseline",
+        status="skipped",
+        reason=ref.skip_reason or "not fetched",
+        device=options.device,
+        harness_version=HARNESS_VERSION,
+        scheme_version=options.scheme_version,
+        started_at=now,
+        finished_at=now,
+    )
+    catalog.record_model_results(model_record(ref), hardware, [RunResult(run)])
+    summary.skipped += 1
+
+
+def _job_key(job: object) -> str:
+    return f"{job.model_id}@{job.revision}"  # type: ignore[attr-defined]
+
+
+def _new_scan_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]

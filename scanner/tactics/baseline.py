@@ -1,0 +1,18 @@
+"""The model as published: fp32, eager, the reference every variant is compared with."""
+
+from __future__ import annotations
+
+import torch
+
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext, register
+
+
+class Baseline(Tactic):
+    name = "baseline"
+    description = "The model as published (float32, eager mode)."
+
+    def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
+        return BuiltVariant(model)
+
+
+register(Baseline())

@@ -1,0 +1,33 @@
+"""torch.compile in default mode. Compiling is part of the cost: the benchmark meters it."""
+
+from __future__ import annotations
+
+import torch
+
+from scanner.tactics.base import (
+    APPLIES,
+    Applicability,
+    BuiltVariant,
+    Tactic,
+    TacticContext,
+    register,
+)
+
+
+class Compile(Tactic):
+    name = "compile"
+    description = "torch.compile (inductor, default mode); build cost includes compilation."
+
+    def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
+        if ctx.task == "text-generation":
+            return Applicability(False, "generate() recompiles per length; not measured in v1")
+        return APPLIES
+
+    def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
+        # compilation happens lazily on the first call: the benchmark runs one call
+        # inside the metered build so compile time is counted as build cost
+        compiled = torch.compile(model)
+        return BuiltVariant(compiled, notes="compiled on first call (counted in build cost)")
+
+
+register(Compile())

@@ -1,0 +1,217 @@
+"""The adapter interface and the registry of supported tasks.
+
+An adapter knows, for one task, which transformers class loads the model, how to build the
+reference inputs of the scheme's workload, how to run one batch, and how to compare a
+variant's outputs with the baseline's.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+QUALITY_ITEMS = 32  # reference items quality is judged on (all reference sentences)
+
+
+class UnsupportedTask(Exception):
+    """No adapter for this task; the scan records the model as skipped with this reason."""
+
+
+class ModelLoadError(Exception):
+    """The model could not be loaded; the message is the reason recorded in the catalog."""
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """How close a variant's outputs are to the baseline's; `value` is the gated metric."""
+
+    metric: str
+    value: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """Reference inputs for one forward call and the number of inferences it counts for."""
+
+    kwargs: dict[str, Any]
+    inferences: int
+    input_shape: str
+
+    def to(self, device: str) -> Batch:
+        moved = {
+            k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
+        }
+        return Batch(moved, self.inferences, self.input_shape)
+
+
+class TaskAdapter(ABC):
+    task: str = ""
+
+    @abstractmethod
+    def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
+        """Load the model from a local directory, never running repository code."""
+
+    @abstractmethod
+    def reference_batch(
+        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
+    ) -> Batch:
+        """The scheme's reference workload as one batch of inputs."""
+
+    def quality_batch(self, path: Path, model: torch.nn.Module, workload: dict[str, Any]) -> Batch:
+        """Inputs quality is judged on: all reference items, padded only to the longest."""
+        return self.reference_batch(
+            path, model, {**workload, "batch_size": QUALITY_ITEMS, "pad_to_length": False}
+        )
+
+    @abstractmethod
+    def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """One inference call on the batch: the work that is measured."""
+
+    def outputs(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """The outputs quality is judged on; by default those of `run`."""
+        return self.run(model, batch)
+
+    @abstractmethod
+    def quality(self, baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
+        """Compare a variant's outputs with the baseline's."""
+
+
+_ADAPTERS: dict[str, type[TaskAdapter]] = {}
+
+
+def register(cls: type[TaskAdapter]) -> type[TaskAdapter]:
+    _ADAPTERS[cls.task] = cls
+    return cls
+
+
+def supported_tasks() -> list[str]:
+    _import_adapters()
+    return sorted(_ADAPTERS)
+
+
+def adapter_for(task: str) -> TaskAdapter:
+    _import_adapters()
+    if task not in _ADAPTERS:
+        raise UnsupportedTask(
+            f"unsupported task {task!r} (supported: {', '.join(sorted(_ADAPTERS))})"
+        )
+    return _ADAPTERS[task]()
+
+
+def _import_adapters() -> None:
+    from scanner.tasks import (  # noqa: F401  (modules register themselves)
+        feature_extraction,
+        image_classification,
+        text_classification,
+        text_generation,
+        token_classification,
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"not a model folder (no config.json): {path}")
+    try:
+        return json.loads(config_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"config.json is not valid JSON: {exc}") from None
+
+
+def check_loadable(path: Path, allow_pickle: bool) -> None:
+    """Refuse what we never run: repository code, and pickle weights unless opted in."""
+    config = read_config(path)
+    if "auto_map" in config:
+        raise ModelLoadError("needs trust_remote_code (repository code is never run)")
+    has_safetensors = any(path.glob("*.safetensors"))
+    has_pickle = any(path.glob("*.bin")) or any(path.glob("*.pt"))
+    if not has_safetensors and not has_pickle:
+        raise ModelLoadError(f"no weights file in {path}")
+    if not has_safetensors and not allow_pickle:
+        raise ModelLoadError(
+            "only pickle weights (pass --allow-pickle to load them with weights_only=True)"
+        )
+
+
+def load_pretrained(
+    auto_class: Any, path: Path, device: str, allow_pickle: bool
+) -> torch.nn.Module:
+    """`from_pretrained` with remote code off, safetensors preferred, errors made one line."""
+    check_loadable(path, allow_pickle)
+    try:
+        model = auto_class.from_pretrained(
+            str(path),
+            trust_remote_code=False,
+            use_safetensors=None if allow_pickle else True,
+            local_files_only=True,
+        )
+    except Exception as exc:  # transformers raises many types for a broken checkpoint
+        text = str(exc).strip().splitlines()
+        raise ModelLoadError(f"load error: {text[0] if text else type(exc).__name__}") from None
+    return model.to(device).eval()
+
+
+def tokenize_reference(
+    path: Path,
+    model: torch.nn.Module,
+    batch_size: int,
+    sequence_length: int,
+    pad_to_length: bool = True,
+) -> tuple[dict[str, torch.Tensor], str]:
+    """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
+
+    The energy workload pads every sentence to `sequence_length` so that numbers compare;
+    quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
+    """
+    from scanner.tasks.reference_text import REFERENCE_SENTENCES
+
+    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
+    tokenizer = None
+    if any((path / name).is_file() for name in TOKENIZER_FILES):
+        try:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+        except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
+            tokenizer = None
+    if tokenizer is not None:
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        encoded = tokenizer(
+            sentences,
+            padding="max_length" if pad_to_length else "longest",
+            truncation=True,
+            max_length=sequence_length,
+            return_tensors="pt",
+        )
+        return dict(encoded), "tokenizer"
+    vocab_size = int(getattr(model.config, "vocab_size", 1000))
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "fixed-token-ids"
+
+
+def top1_quality(baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
+    """Top-1 agreement and KL(baseline || variant) over the last dimension."""
+    base = baseline.float().reshape(-1, baseline.shape[-1])
+    var = variant.float().reshape(-1, variant.shape[-1])
+    agreement = (base.argmax(-1) == var.argmax(-1)).float().mean().item()
+    log_p = torch.log_softmax(base, -1)
+    log_q = torch.log_softmax(var, -1)
+    kl = torch.sum(log_p.exp() * (log_p - log_q), -1).mean().item()
+    return QualityResult("top1_agreement", agreement, {"kl_divergence": max(kl, 0.0)})

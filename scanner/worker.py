@@ -1,0 +1,42 @@
+"""Child-process entry point: benchmark one model from a job file, write a result file.
+
+`python -m scanner.worker JOB.json RESULT.json`. The result file is written to a temporary
+name and renamed, so the driver sees a whole result or none.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m scanner.worker JOB.json RESULT.json", file=sys.stderr)
+        return 2
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    from labels.scheme import load_scheme
+    from scanner.benchmark import benchmark_model
+    from scanner.jobs import benchmark_to_json, job_from_json
+
+    job = job_from_json(Path(argv[0]).read_text(encoding="utf-8"))
+    result = benchmark_model(
+        job,
+        load_scheme(job.scheme_version),
+        on_progress=lambda phase: print(f"phase {phase}", file=sys.stderr, flush=True),
+    )
+    out = Path(argv[1])
+    tmp = out.with_suffix(".partial")
+    tmp.write_text(benchmark_to_json(result), encoding="utf-8")
+    tmp.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,169 @@
+// Sort, filter, search and paginate the label table in the browser. The rows come from
+// the JSON embedded in the page; cells are built with textContent, never innerHTML, so
+// model ids are shown literally whatever they contain.
+(function () {
+  "use strict";
+  var PAGE_SIZE = 100;
+  var GRADES = "ABCDEFG";
+  var dataNode = document.getElementById("labels-data");
+  if (!dataNode) { return; }
+  var rows = JSON.parse(dataNode.textContent);
+  var body = document.getElementById("labels-body");
+  var status = document.getElementById("table-status");
+  var pager = document.getElementById("pager");
+  var pageInfo = document.getElementById("page-info");
+  var prev = document.getElementById("page-prev");
+  var next = document.getElementById("page-next");
+  var search = document.getElementById("search");
+  var taskSel = document.getElementById("filter-task");
+  var hwSel = document.getElementById("filter-hardware");
+  var gradeSel = document.getElementById("filter-grade");
+  var state = { key: null, dir: 1, page: 0 };
+  var view = rows.slice();
+
+  rows.forEach(function (r, i) { r._order = i; r._lid = r.id.toLowerCase(); });
+
+  function gradeRank(g) { var i = GRADES.indexOf(g); return g && i >= 0 ? i : 99; }
+
+  function compare(a, b) {
+    var k = state.key, x, y;
+    if (k === null) { return a._order - b._order; }
+    if (k === "g" || k === "b") { x = gradeRank(a[k]); y = gradeRank(b[k]); }
+    else if (k === "e" || k === "q") {
+      // Missing numbers sort last whatever the direction.
+      x = a[k]; y = b[k];
+      if (x === null && y === null) { return a._order - b._order; }
+      if (x === null) { return 1; }
+      if (y === null) { return -1; }
+    } else { x = String(a[k]).toLowerCase(); y = String(b[k]).toLowerCase(); }
+    if (x < y) { return -state.dir; }
+    if (x > y) { return state.dir; }
+    return a._order - b._order;
+  }
+
+  function formatEnergy(v) {
+    if (v === null || v === undefined) { return "\u2013"; }
+    if (v === 0) { return "0"; }
+    if (Math.abs(v) >= 100) { return Math.round(v).toLocaleString("en-US"); }
+    var decimals = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(v))));
+    return v.toFixed(Math.min(decimals, 6));
+  }
+
+  function formatPercent(v) {
+    return v === null || v === undefined ? "\u2013" : (v * 100).toFixed(1) + " %";
+  }
+
+  function chip(grade, estimated, noisy) {
+    var frag = document.createDocumentFragment();
+    var span = document.createElement("span");
+    span.className = "grade grade-" + (grade || "na");
+    span.textContent = grade || "n/a";
+    span.title = grade ? "class " + grade : "not graded";
+    frag.appendChild(span);
+    if (estimated) { frag.appendChild(flag("est.", "flag-est", "estimated energy, not measured by a counter")); }
+    if (noisy) { frag.appendChild(flag("noisy", "flag-noisy", "noisy: the windows vary more than the scheme allows")); }
+    return frag;
+  }
+
+  function flag(text, cls, title) {
+    var el = document.createElement("abbr");
+    el.className = "flag " + cls;
+    el.textContent = text;
+    el.title = title;
+    var wrap = document.createDocumentFragment();
+    wrap.appendChild(document.createTextNode(" "));
+    wrap.appendChild(el);
+    return wrap;
+  }
+
+  function cell(tr, content, cls) {
+    var td = document.createElement("td");
+    if (cls) { td.className = cls; }
+    if (typeof content === "string") { td.textContent = content; } else { td.appendChild(content); }
+    tr.appendChild(td);
+  }
+
+  function render() {
+    var pages = Math.max(1, Math.ceil(view.length / PAGE_SIZE));
+    if (state.page >= pages) { state.page = pages - 1; }
+    var start = state.page * PAGE_SIZE;
+    var slice = view.slice(start, start + PAGE_SIZE);
+    var frag = document.createDocumentFragment();
+    slice.forEach(function (r) {
+      var tr = document.createElement("tr");
+      var link = document.createElement("a");
+      link.href = r.u;
+      link.textContent = r.id;
+      cell(tr, link, "model");
+      cell(tr, chip(r.g, r.est, r.n));
+      if (r.b) { cell(tr, chip(r.b, false, false)); }
+      else { var dash = document.createElement("span"); dash.className = "muted"; dash.textContent = "\u2013"; cell(tr, dash); }
+      cell(tr, formatEnergy(r.e), "num");
+      cell(tr, formatPercent(r.q), "num");
+      cell(tr, r.t);
+      cell(tr, r.h);
+      frag.appendChild(tr);
+    });
+    if (!slice.length) {
+      var tr = document.createElement("tr");
+      var td = document.createElement("td");
+      td.colSpan = 7;
+      td.textContent = "No labels match these filters.";
+      tr.appendChild(td);
+      frag.appendChild(tr);
+    }
+    body.replaceChildren(frag);
+    status.textContent = view.length
+      ? "Showing " + (start + 1) + "\u2013" + (start + slice.length) + " of " + view.length +
+        " labels" + (view.length !== rows.length ? " (filtered from " + rows.length + ")" : "") + "."
+      : "No labels match (of " + rows.length + ").";
+    pager.hidden = pages <= 1;
+    pageInfo.textContent = "Page " + (state.page + 1) + " of " + pages;
+    prev.disabled = state.page === 0;
+    next.disabled = state.page >= pages - 1;
+  }
+
+  function apply() {
+    var q = search.value.trim().toLowerCase();
+    var t = taskSel.value, h = hwSel.value, g = gradeSel.value;
+    view = rows.filter(function (r) {
+      if (q && r._lid.indexOf(q) === -1) { return false; }
+      if (t && r.t !== t) { return false; }
+      if (h && r.h !== h) { return false; }
+      if (g === "-" && r.g) { return false; }
+      if (g && g !== "-" && r.g !== g) { return false; }
+      return true;
+    });
+    view.sort(compare);
+    state.page = 0;
+    render();
+  }
+
+  document.querySelectorAll("button.sort").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var key = button.getAttribute("data-key");
+      state.dir = state.key === key ? -state.dir : 1;
+      state.key = key;
+      document.querySelectorAll("#labels-table thead th").forEach(function (th) {
+        var k = th.getAttribute("data-key");
+        if (k === key) { th.setAttribute("aria-sort", state.dir === 1 ? "ascending" : "descending"); }
+        else { th.removeAttribute("aria-sort"); }
+      });
+      apply();
+    });
+  });
+  [taskSel, hwSel, gradeSel].forEach(function (el) { el.addEventListener("change", apply); });
+  search.addEventListener("input", apply);
+  document.getElementById("filters").addEventListener("submit", function (e) { e.preventDefault(); });
+  prev.addEventListener("click", function () { state.page -= 1; render(); });
+  next.addEventListener("click", function () { state.page += 1; render(); });
+
+  // Filters from the URL (?task=…&hardware=…&grade=…&q=…) so filtered views can be linked.
+  var params = new URLSearchParams(window.location.search);
+  if (params.get("q")) { search.value = params.get("q"); }
+  [[taskSel, "task"], [hwSel, "hardware"], [gradeSel, "grade"]].forEach(function (pair) {
+    var v = params.get(pair[1]);
+    if (v !== null) { pair[0].value = v; }
+  });
+  apply();
+})();

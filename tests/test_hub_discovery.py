@@ -1,0 +1,321 @@
+"""Hub discovery against a loopback Hub, with the real huggingface_hub client."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants
+
+from scanner.discovery.base import DiscoveryError
+from scanner.discovery.hub import (
+    SKIP_GATED,
+    SKIP_NOT_CACHED,
+    SKIP_NOT_FOUND,
+    SKIP_PICKLE_ONLY,
+    SKIP_REMOTE_CODE,
+    discover_hub_models,
+)
+from scanner.discovery.hub_retry import RetryPolicy
+from tests import hub_server
+from tests.hub_server import LoopbackHub
+
+loopback_hub = hub_server.loopback_hub
+
+TASK = "text-classification"
+RECORDINGS = Path(__file__).parent / "fixtures" / "hub"
+TOKEN = "hf_secretTOKEN0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def tiny_bert_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The files of a real, tiny BERT classifier (config.json, model.safetensors)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=100,
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+
+
+def no_sleep_policy() -> RetryPolicy:
+    return RetryPolicy(sleep=lambda seconds: None)
+
+
+def ids(refs: list) -> list[str]:
+    return [ref.model_id for ref in refs]
+
+
+def test_listing_is_sorted_by_downloads_per_task_and_cut_at_top(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    for index, downloads in enumerate([50, 500, 5, 5000, 0]):
+        loopback_hub.add_model(f"org/cls-{index}", tiny_bert_files, downloads=downloads)
+    loopback_hub.add_model(
+        "org/embed", tiny_bert_files, pipeline_tag="feature-extraction", downloads=1
+    )
+
+    refs = list(discover_hub_models([TASK, "feature-extraction"], 3, fetch=False))
+
+    assert ids(refs) == ["org/cls-3", "org/cls-1", "org/cls-0", "org/embed"]
+    assert [ref.task for ref in refs] == [TASK, TASK, TASK, "feature-extraction"]
+    assert all(ref.path is None and ref.skip_reason is None for ref in refs)
+
+
+def test_listing_by_likes_and_by_library(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    loopback_hub.add_model("org/liked", tiny_bert_files, likes=90, downloads=1)
+    loopback_hub.add_model("org/downloaded", tiny_bert_files, likes=1, downloads=90)
+    loopback_hub.add_model("org/timm", tiny_bert_files, library="timm", likes=500)
+
+    by_likes = list(discover_hub_models([TASK], 2, sort="likes", fetch=False))
+    transformers_only = list(
+        discover_hub_models([TASK], 5, sort="likes", library="transformers", fetch=False)
+    )
+
+    assert ids(by_likes) == ["org/timm", "org/liked"]
+    assert ids(transformers_only) == ["org/liked", "org/downloaded"]
+
+
+def test_listing_follows_link_header_pages(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    loopback_hub.page_size = 2
+    for index in range(7):
+        loopback_hub.add_model(f"org/m{index}", tiny_bert_files, downloads=100 - index)
+
+    refs = list(discover_hub_models([TASK], 5, fetch=False))
+
+    assert ids(refs) == [f"org/m{index}" for index in range(5)]
+    assert len(loopback_hub.requests_to("/api/models")) == 3  # pages of 2, 2 and 1 wanted
+
+
+def test_metadata_is_recorded(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    served = loopback_hub.add_model(
+        "org/tiny", tiny_bert_files, downloads=1234, likes=56, license="mit"
+    )
+    loopback_hub.add_model(
+        "org/tagged", tiny_bert_files, downloads=1, card_data={}, tags=[TASK, "license:bsd"]
+    )
+
+    tiny, tagged = discover_hub_models([TASK], 5, cache_dir=tmp_path / "cache")
+
+    safetensors_bytes = len(tiny_bert_files["model.safetensors"])
+    assert tiny.model_id == "org/tiny"
+    assert tiny.revision == served.sha
+    assert (tiny.downloads, tiny.likes, tiny.license) == (1234, 56, "mit")
+    assert (tiny.pipeline_tag, tiny.library, tiny.gated) == (TASK, "transformers", None)
+    assert tiny.weights_mb == pytest.approx(safetensors_bytes / 1_000_000)
+    assert tiny.source == "hub" and tiny.metadata["weights_format"] == "safetensors"
+    assert tagged.license == "bsd"
+
+
+def test_listing_alone_sizes_weights_from_safetensors_parameter_counts(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    served = loopback_hub.add_model("org/tiny", tiny_bert_files)
+
+    (ref,) = discover_hub_models([TASK], 1, fetch=False)
+
+    parameters = served.safetensors_parameters or {}
+    assert ref.weights_mb == pytest.approx(4 * parameters["F32"] / 1_000_000)
+    assert ref.revision == served.sha
+    assert loopback_hub.requests_to("/api/models/") == []  # one listing request, nothing else
+
+
+def test_downloads_only_safe_files_pinned_to_sha_and_transformers_loads_them(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    files = {
+        **tiny_bert_files,
+        "pytorch_model.bin": b"pickle bytes that must never be fetched",
+        "modeling_extra.py": b"raise SystemExit('repository code ran')",
+        "tokenizer_config.json": b"{}",
+    }
+    served = loopback_hub.add_model("org/tiny", files, downloads=3)
+
+    (ref,) = discover_hub_models([TASK], 1, cache_dir=tmp_path / "cache")
+
+    assert ref.skip_reason is None and ref.path is not None
+    assert ref.path.name == served.sha
+    assert sorted(p.name for p in ref.path.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "tokenizer_config.json",
+    ]
+    resolved = {r.path.split("/resolve/")[1] for r in loopback_hub.requests_to("/org/tiny/")}
+    assert all(path.startswith(f"{served.sha}/") for path in resolved)
+
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(ref.path)
+    assert model.config.hidden_size == 32
+
+
+def test_unsafe_or_unusable_models_are_skipped_with_reasons(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    config = json.loads(tiny_bert_files["config.json"])
+    remote_config = {**config, "auto_map": {"AutoModel": "modeling_x.XModel"}}
+    loopback_hub.add_model(
+        "org/remote",
+        {**tiny_bert_files, "config.json": json.dumps(remote_config).encode()},
+        downloads=60,
+    )
+    loopback_hub.add_model(
+        "org/tagged-remote", tiny_bert_files, downloads=50, tags=[TASK, "custom_code"]
+    )
+    loopback_hub.add_model(
+        "org/pickle",
+        {"config.json": tiny_bert_files["config.json"], "pytorch_model.bin": b"\x80\x04pickle"},
+        downloads=40,
+    )
+    loopback_hub.add_model("org/gated", tiny_bert_files, downloads=30, gated="manual")
+    loopback_hub.add_model(
+        "org/huge",
+        tiny_bert_files,
+        downloads=20,
+        declared_sizes={"model.safetensors": 12_300_000_000},
+    )
+    loopback_hub.add_model("org/fine", tiny_bert_files, downloads=10)
+
+    refs = list(discover_hub_models([TASK], 10, cache_dir=tmp_path / "c", max_download_gb=5))
+
+    reasons = {ref.model_id: ref.skip_reason for ref in refs}
+    assert reasons["org/remote"] == SKIP_REMOTE_CODE
+    assert reasons["org/tagged-remote"] == SKIP_REMOTE_CODE
+    assert reasons["org/pickle"] == SKIP_PICKLE_ONLY
+    assert reasons["org/gated"] == SKIP_GATED
+    assert reasons["org/huge"] == "too big: 12.30 GB of weights, over the 5 GB download limit"
+    assert reasons["org/fine"] is None
+    assert all(ref.path is None for ref in refs if ref.skip_reason)
+    fetched = {r.path.split("/resolve/")[0] for r in loopback_hub.requests if "/resolve/" in r.path}
+    assert fetched == {"/org/fine"}  # nothing of a skipped model was downloaded
+
+
+def test_pickle_weights_are_fetched_only_when_allowed(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    loopback_hub.add_model(
+        "org/pickle",
+        {"config.json": tiny_bert_files["config.json"], "pytorch_model.bin": b"\x80\x04pickle"},
+    )
+
+    (ref,) = discover_hub_models([TASK], 1, cache_dir=tmp_path / "c", allow_pickle=True)
+
+    assert ref.skip_reason is None and ref.path is not None
+    assert (ref.path / "pytorch_model.bin").read_bytes() == b"\x80\x04pickle"
+    assert ref.metadata["weights_format"] == "pickle"
+
+
+def test_gated_model_downloads_with_a_token_that_never_shows(
+    loopback_hub: LoopbackHub,
+    tiny_bert_files: dict[str, bytes],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loopback_hub.authorized_tokens.add(TOKEN)
+    loopback_hub.add_model("org/gated", tiny_bert_files, gated="auto", downloads=2)
+    loopback_hub.add_model("org/unreachable", tiny_bert_files, downloads=1)
+    loopback_hub.inject("/api/models/org/unreachable", "500", times=100)
+    caplog.set_level(logging.DEBUG)
+
+    refs = list(
+        discover_hub_models(
+            [TASK], 5, cache_dir=tmp_path / "c", token=TOKEN, retry=no_sleep_policy()
+        )
+    )
+
+    gated, unreachable = refs
+    assert gated.gated == "auto" and gated.path is not None and gated.skip_reason is None
+    assert unreachable.skip_reason == "hub error: HTTP 500"
+    downloads = [r for r in loopback_hub.requests if "/resolve/" in r.path]
+    assert downloads and all(r.authorization == f"Bearer {TOKEN}" for r in downloads)
+    assert all(TOKEN not in repr(ref) for ref in refs)
+    assert TOKEN not in caplog.text
+
+
+def test_explicit_model_list(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes], tmp_path: Path
+) -> None:
+    loopback_hub.add_model("org/tiny", tiny_bert_files, pipeline_tag="fill-mask")
+
+    tiny, missing = discover_hub_models(
+        [], 0, model_ids=["org/tiny", "org/does-not-exist"], cache_dir=tmp_path / "c"
+    )
+
+    assert tiny.task == "fill-mask" and tiny.path is not None
+    assert missing.skip_reason == SKIP_NOT_FOUND and missing.path is None
+    assert loopback_hub.requests_to("/api/models") == loopback_hub.requests_to("/api/models/")
+
+
+def test_offline_mode_discovers_an_explicit_list_from_the_cache(
+    loopback_hub: LoopbackHub,
+    tiny_bert_files: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = loopback_hub.add_model("org/tiny", tiny_bert_files, license="mit")
+    cache = tmp_path / "cache"
+    (online,) = discover_hub_models([], 0, model_ids=["org/tiny"], cache_dir=cache)
+    requests_online = len(loopback_hub.requests)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    cached, absent = discover_hub_models(
+        [], 0, model_ids=["org/tiny", "org/never-fetched"], cache_dir=cache
+    )
+
+    assert len(loopback_hub.requests) == requests_online  # not one request offline
+    assert cached.path == online.path and cached.revision == served.sha
+    assert (cached.task, cached.license, cached.skip_reason) == (TASK, "mit", None)
+    assert absent.skip_reason == SKIP_NOT_CACHED
+    with pytest.raises(DiscoveryError, match="offline"):
+        list(discover_hub_models([TASK], 5, cache_dir=cache))
+
+
+def test_model_ref_repr_never_holds_the_token(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    loopback_hub.add_model("org/gated", tiny_bert_files, gated="manual")
+    loopback_hub.authorized_tokens.add(TOKEN)
+
+    refs = list(discover_hub_models([TASK], 1, token=TOKEN, fetch=False))
+
+    assert refs and all(TOKEN not in repr(ref) and TOKEN not in str(ref) for ref in refs)
+
+
+def test_recorded_hub_responses_are_understood(loopback_hub: LoopbackHub) -> None:
+    listing = json.loads((RECORDINGS / "list_models_text_classification_page1.json").read_text())
+    for row in listing:
+        loopback_hub.add_recorded_model(row)
+    info = json.loads((RECORDINGS / "model_info_distilbert_sst2.json").read_text())
+
+    distilbert, roberta, remote = discover_hub_models([TASK], 3, fetch=False)
+    loopback_hub.add_recorded_model(info)  # the full model info replaces the listing row
+    (detailed,) = discover_hub_models([], 0, model_ids=[info["id"]], fetch=False)
+
+    assert (distilbert.license, distilbert.downloads, distilbert.likes) == (
+        "apache-2.0",
+        7541203,
+        712,
+    )
+    assert distilbert.weights_mb == pytest.approx(4 * 66955010 / 1_000_000)
+    assert distilbert.skip_reason is None
+    assert roberta.skip_reason == SKIP_PICKLE_ONLY and roberta.license is None
+    assert remote.skip_reason == SKIP_REMOTE_CODE and remote.gated == "manual"
+    assert detailed.revision == "714eb0fa89d2f80546fda750413ed43d93601a13"
+    assert detailed.weights_mb == pytest.approx(267.832558)  # model.safetensors only
+    assert detailed.task == TASK and detailed.path is None and detailed.skip_reason is None

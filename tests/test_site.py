@@ -1,0 +1,250 @@
+"""The static site built from a real DuckDB catalog: files, escaping, links, charts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks.site_scale import fill_synthetic_catalog
+from labeler.site import SiteSummary, build_site, pareto_front, script_json
+from labeler.slugs import badge_stem, model_slug, safe_segment
+from tests.site_catalog import (
+    BROKEN_ID,
+    HOSTILE_ID,
+    MINILM_ID,
+    VIT_ID,
+    fill_catalog,
+)
+
+SITE_URL = "https://labels.example.org"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[SiteSummary, Path]:
+    root = tmp_path_factory.mktemp("site")
+    catalog = fill_catalog(root / "catalog.duckdb")
+    summary = build_site(catalog, root / "site", site_url=SITE_URL)
+    return summary, root / "site"
+
+
+def _page(site: Path, model_id: str) -> str:
+    return (site / "models" / f"{model_slug(model_id)}.html").read_text(encoding="utf-8")
+
+
+def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
+    summary, site = built
+    assert summary.models == 5
+    assert summary.pages == 1 + 5 + 4 + 1  # index, models, tasks, methodology
+    assert summary.index_bytes == (site / "index.html").stat().st_size
+    for name in [
+        "index.html",
+        "methodology.html",
+        "static/style.css",
+        "static/index.js",
+        "static/copy.js",
+        "data/latest_labels.parquet",
+        "data/latest_labels.csv",
+        "tasks/text-classification.html",
+        "badges/sentence-transformers/all-MiniLM-L6-v2.svg",
+        "badges/sentence-transformers/all-MiniLM-L6-v2.json",
+        "badges/sentence-transformers/all-MiniLM-L6-v2.recommendations.json",
+        "badges/sentence-transformers/all-MiniLM-L6-v2--gpu-h100-80gb.svg",
+        "badges/sentence-transformers/all-MiniLM-L6-v2--cpu-x86-64.json",
+    ]:
+        assert (site / name).is_file(), name
+
+
+def test_primary_badge_is_first_hardware_profile(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    primary = json.loads((site / "badges/sentence-transformers/all-MiniLM-L6-v2.json").read_text())
+    assert primary["message"] == "C \u2192 A est."  # cpu-x86-64 sorts before gpu-h100-80gb
+    gpu = json.loads(
+        (site / "badges/sentence-transformers/all-MiniLM-L6-v2--gpu-h100-80gb.json").read_text()
+    )
+    assert gpu["message"] == "B"
+    details = json.loads(
+        (site / "badges/sentence-transformers/all-MiniLM-L6-v2.recommendations.json").read_text()
+    )
+    assert details["top_recommendation"]["tactic"] == "int8 dynamic quantization"
+
+
+def test_every_written_file_stays_inside_out_dir(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    root = site.resolve()
+    for path in site.rglob("*"):
+        assert root in path.resolve().parents
+    assert (site / "badges" / f"{badge_stem(HOSTILE_ID)}.svg").is_file()
+
+
+@pytest.mark.parametrize(
+    "model_id", ["../../etc/passwd", "a/../../b", "/abs/path", "..", "a\\b", ""]
+)
+def test_slugs_of_hostile_ids_are_single_safe_names(model_id: str) -> None:
+    slug = model_slug(model_id)
+    assert slug and "/" not in slug and not slug.startswith(".")
+    for segment in badge_stem(model_id).split("/"):
+        assert segment not in ("", ".", "..") and re.fullmatch(r"[A-Za-z0-9._-]+", segment)
+
+
+def test_distinct_ids_get_distinct_slugs() -> None:
+    ids = ["a/b", "a--b", "a_b", "a b", "a/b c", "a/b_c"]
+    assert len({model_slug(i) for i in ids}) == len(ids)
+    assert safe_segment("bert-base") == "bert-base"
+
+
+def test_hostile_id_is_inert_everywhere(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    for path in site.rglob("*"):
+        if path.suffix in {".html", ".svg", ".json"}:
+            text = path.read_text(encoding="utf-8")
+            assert "<script>alert" not in text, path
+            assert "<img src=x" not in text, path
+    page = _page(site, HOSTILE_ID)
+    assert "evil/&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34; &#39;single&#39;" in page
+
+
+def test_index_embeds_rows_as_safe_json(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    html = (site / "index.html").read_text(encoding="utf-8")
+    match = re.search(
+        r'<script type="application/json" id="labels-data">(.*?)</script>', html, re.DOTALL
+    )
+    assert match
+    rows = json.loads(match.group(1))
+    assert {r["id"] for r in rows} >= {MINILM_ID, HOSTILE_ID, VIT_ID, BROKEN_ID}
+    assert len(rows) == 6
+    assert json.loads(str(script_json({"x": "</script>&"}))) == {"x": "</script>&"}
+
+
+def test_index_renders_first_page_without_javascript(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    html = (site / "index.html").read_text(encoding="utf-8")
+    body = html.split('<tbody id="labels-body">')[1].split("</tbody>")[0]
+    assert body.count("<tr>") == 6
+    assert 'href="models/sentence-transformers--all-MiniLM-L6-v2.html"' in body
+
+
+def test_pages_use_only_relative_links_and_no_external_resources(
+    built: tuple[SiteSummary, Path],
+) -> None:
+    _, site = built
+    for path in site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        assert '<html lang="en">' in html
+        for _attr, target in re.findall(r'(href|src)="([^"]*)"', html):
+            assert not target.startswith(("/", "http:", "https:", "//")), (path, target)
+            if not target.startswith("#"):
+                resolved = (path.parent / target.split("#")[0]).resolve()
+                assert resolved.exists(), (path, target)
+
+
+def test_accessibility_basics(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    html = (site / "index.html").read_text(encoding="utf-8")
+    for control in ["search", "filter-task", "filter-hardware", "filter-grade"]:
+        assert f'<label for="{control}">' in html
+    assert html.count('<button type="button" class="sort"') == 7
+    assert "@media (max-width" in (site / "static/style.css").read_text()
+
+
+def test_model_page_shows_every_label_with_graphic_and_details(
+    built: tuple[SiteSummary, Path],
+) -> None:
+    _, site = built
+    page = _page(site, MINILM_ID)
+    assert page.count('<svg class="eu-label"') == 2
+    assert (
+        "feature-extraction on cpu-x86-64" in page and "feature-extraction on gpu-h100-80gb" in page
+    )
+    assert (
+        "C \u2192 A with int8 dynamic quantization, \u221241 % energy, 99.6 % cosine similarity"
+        in page
+    )
+    assert "ESTIMATED" in page and "NOISY" in page
+    assert "saves nothing unless the kernels skip zeros" in page
+    assert "half precision needs a GPU" in page  # a tactic that does not apply, with its reason
+    for provenance in [
+        "2.13.0",
+        "5.23.0",
+        "float32",
+        "8x128",
+        "Harness version",
+        "estimate",
+        "NVIDIA H100 80GB HBM3",
+    ]:
+        assert provenance in page
+    assert (
+        "https://labels.example.org/badges/sentence-transformers/all-MiniLM-L6-v2--cpu-x86-64.svg"
+        in page
+    )
+    assert 'class="copy-button"' in page
+
+
+def test_ungraded_and_failed_models_render_their_reason(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    vit = _page(site, VIT_ID)
+    assert "Not graded" in vit
+    assert "no reference energy for image-classification on cpu-x86-64 in scheme v1" in vit
+    broken = _page(site, BROKEN_ID)
+    assert "failed: load error: &lt;b&gt;unsupported&lt;/b&gt; architecture" in broken
+    badge = (site / "badges/acme/broken-model.svg").read_text()
+    assert ">n/a<" in badge
+
+
+def test_task_page_has_scatter_with_pareto_front_and_grade_bars(
+    built: tuple[SiteSummary, Path],
+) -> None:
+    _, site = built
+    page = (site / "tasks/feature-extraction.html").read_text(encoding="utf-8")
+    assert page.count("<polyline") == 2  # one front per hardware profile
+    assert "Number of labels per class: A 0, B 0, C 1" in page
+    assert "Energy vs quality" in page
+
+
+def test_methodology_explains_scheme_protocol_and_reproduction(
+    built: tuple[SiteSummary, Path],
+) -> None:
+    _, site = built
+    page = (site / "methodology.html").read_text(encoding="utf-8")
+    for text in [
+        "0.125",
+        "Warm-up",
+        "Median",
+        "Idle power",
+        "coefficient of variation",
+        "labeler scan --source",
+        "labeler grade",
+        "labeler sql",
+        "Estimated",
+        "Noisy",
+    ]:
+        assert text in page, text
+
+
+def test_rebuild_removes_stale_pages(tmp_path: Path) -> None:
+    catalog = fill_catalog(tmp_path / "c.duckdb")
+    site = tmp_path / "site"
+    build_site(catalog, site)
+    stale = site / "models" / "gone--model.html"
+    stale.write_text("old")
+    build_site(catalog, site)
+    assert not stale.exists()
+
+
+def test_large_catalog_paginates_and_keeps_first_page_server_side(tmp_path: Path) -> None:
+    catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 250)
+    summary = build_site(catalog, tmp_path / "site")
+    assert summary.models == 250
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    body = html.split('<tbody id="labels-body">')[1].split("</tbody>")[0]
+    assert body.count("<tr>") == 100
+    assert len(list((tmp_path / "site" / "models").glob("*.html"))) == 250
+
+
+def test_pareto_front_keeps_only_undominated_points() -> None:
+    points = [(1.0, 1.0), (0.5, 0.99), (0.6, 0.995), (0.4, 0.9), (0.7, 0.98), (2.0, 1.0)]
+    assert pareto_front(points) == [(0.4, 0.9), (0.5, 0.99), (0.6, 0.995), (1.0, 1.0)]
