@@ -1,41 +1,43 @@
 """The energy-label catalog: a DuckDB file with migrations, typed records and queries.
 
-Only duckdb and the standard library are imported here, so that `import labels` stays
-cheap in a user's script and works without torch.
+Only duckdb and the standard library are imported here, and lazily: `import labels` is
+cheap in a user's script, works without torch, and `labels.records` or `labels.scheme`
+work even where duckdb is not installed (a GPU worker that only measures).
 """
 
-from labels.catalog import (
-    Catalog,
-    CatalogError,
-    CatalogLockedError,
-    default_catalog_path,
-    export_csv,
-    export_parquet,
-)
-from labels.records import (
-    HardwareRecord,
-    LabelRecord,
-    ModelRecord,
-    RunRecord,
-    RunResult,
-    WindowRecord,
-)
-from labels.scheme import Scheme, SchemeError, load_scheme
+from __future__ import annotations
 
-__all__ = [
-    "Catalog",
-    "CatalogError",
-    "CatalogLockedError",
-    "HardwareRecord",
-    "LabelRecord",
-    "ModelRecord",
-    "RunRecord",
-    "RunResult",
-    "Scheme",
-    "SchemeError",
-    "WindowRecord",
-    "default_catalog_path",
-    "export_csv",
-    "export_parquet",
-    "load_scheme",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Catalog": "labels.catalog",
+    "CatalogError": "labels.catalog",
+    "CatalogLockedError": "labels.catalog",
+    "default_catalog_path": "labels.catalog",
+    "export_csv": "labels.catalog",
+    "export_parquet": "labels.catalog",
+    "HardwareRecord": "labels.records",
+    "LabelRecord": "labels.records",
+    "ModelRecord": "labels.records",
+    "RunRecord": "labels.records",
+    "RunResult": "labels.records",
+    "WindowRecord": "labels.records",
+    "Scheme": "labels.scheme",
+    "SchemeError": "labels.scheme",
+    "load_scheme": "labels.scheme",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'labels' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

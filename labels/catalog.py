@@ -30,6 +30,7 @@ from labels.records import (
 )
 
 DEFAULT_CATALOG = Path("build") / "catalog.duckdb"
+DEFAULT_LOCK_TIMEOUT_S = 15.0
 R = TypeVar("R")
 
 
@@ -44,6 +45,19 @@ class CatalogLockedError(CatalogError):
 def default_catalog_path() -> Path:
     """`LABELER_CATALOG` if set, else `build/catalog.duckdb`."""
     return Path(os.environ.get("LABELER_CATALOG") or DEFAULT_CATALOG)
+
+
+def default_lock_timeout_s() -> float:
+    """`LABELER_LOCK_TIMEOUT_S` if set, else 15 s: how long to wait for another writer."""
+    text = os.environ.get("LABELER_LOCK_TIMEOUT_S")
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        raise CatalogError(
+            f"LABELER_LOCK_TIMEOUT_S must be a number of seconds, not {text!r}"
+        ) from None
 
 
 def utc_now() -> datetime:
@@ -87,11 +101,13 @@ class Catalog:
         *,
         create: bool = True,
         read_only: bool = False,
-        lock_timeout_s: float = 15.0,
+        lock_timeout_s: float | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else default_catalog_path()
         self.read_only = read_only
-        self.lock_timeout_s = lock_timeout_s
+        self.lock_timeout_s = (
+            lock_timeout_s if lock_timeout_s is not None else default_lock_timeout_s()
+        )
         if self.path.is_dir():
             raise CatalogError(f"catalog path is a directory, not a DuckDB file: {self.path}")
         if not self.path.exists():
@@ -211,6 +227,25 @@ class Catalog:
                 [model_id, revision, hardware_profile, harness_version, scheme_version],
             ).fetchone()
         return bool(row and row[0])
+
+    def measured_revisions(
+        self, hardware_profile: str, harness_version: str, scheme_version: str
+    ) -> set[tuple[str, str]]:
+        """Every (model_id, revision) with a run under these versions, in one query.
+
+        What `has_run` answers for one model, for a whole listing at once: a rescan of
+        thousands of unchanged models then costs one query, not one per model. A Hub error
+        (a failed run whose reason starts "hub error") never reached the model, so it does
+        not count: that model is tried again.
+        """
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT DISTINCT model_id, revision FROM runs WHERE hardware_profile = ? "
+                "AND harness_version = ? AND scheme_version = ? "
+                "AND NOT (status = 'failed' AND starts_with(coalesce(reason, ''), 'hub error'))",
+                [hardware_profile, harness_version, scheme_version],
+            ).fetchall()
+        return {(model_id, revision) for model_id, revision in rows}
 
     def models(self) -> list[ModelRecord]:
         with self.connect() as con:
