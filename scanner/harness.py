@@ -3,7 +3,11 @@
 Each window runs `while elapsed < window_s or iterations < window_iterations`, so short
 calls are repeated until the meter can see them (NVML's counter updates about every
 100 ms). Every window is kept; the summary reports the median, the spread and the
-coefficient of variation, and flags results noisier than the scheme allows.
+coefficient of variation, and flags results noisier than the scheme allows. Idle power is
+measured once before the windows (by the caller, reused across variants) and subtracted per
+window, so both gross and idle-subtracted energy are kept.
+
+The clock is injectable so that the loop condition can be tested without wall-clock time.
 """
 
 from __future__ import annotations
@@ -22,9 +26,14 @@ J_PER_WH = 3600.0
 
 @dataclass(frozen=True)
 class Protocol:
-    """How long and how often to measure. GPU defaults follow NVML's update interval."""
+    """How long and how often to measure. GPU defaults follow NVML's update interval.
 
-    warmup_s: float = 1.0
+    Warm-up and each window run `while elapsed < *_s or count < *_iterations`: the time
+    minimum lets the meter see the work, the count minimum keeps slow models from being
+    judged on one call. `noisy_cv` comes from the label scheme (`noisy_cv` in its TOML).
+    """
+
+    warmup_s: float = 0.5
     warmup_iterations: int = 2
     window_s: float = 1.0
     window_iterations: int = 3
@@ -33,16 +42,32 @@ class Protocol:
     cooldown_s: float = 0.0
     noisy_cv: float = 0.10
 
+    def __post_init__(self) -> None:
+        if self.windows < 1:
+            raise ValueError(f"windows must be at least 1, got {self.windows}")
+        for name in ("warmup_s", "window_s", "idle_s", "cooldown_s", "noisy_cv"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative, got {getattr(self, name)}")
+        if self.warmup_iterations < 0 or self.window_iterations < 1:
+            raise ValueError("warmup_iterations must be >= 0 and window_iterations >= 1")
+
     @classmethod
     def for_device(cls, device: str, **overrides: Any) -> Protocol:
-        base = cls(window_s=5.0, idle_s=3.0, cooldown_s=2.0) if device.startswith("cuda") else cls()
+        """Defaults for `device` ("cpu", "cuda", "cuda:N"); None overrides are ignored."""
+        # CPU: one warm-up call builds the oneDNN primitives for the fixed input shape; a
+        # second one only costs time (seconds per call for a small model on 2 busy cores).
+        base = (
+            cls(warmup_s=1.0, window_s=5.0, idle_s=3.0, cooldown_s=2.0)
+            if device.startswith("cuda")
+            else cls(warmup_iterations=1)
+        )
         values = {**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
         return cls(**values)
 
 
 @dataclass(frozen=True)
 class Window:
-    """One measured window."""
+    """One measured window: gross energy, and the idle energy of the same duration."""
 
     duration_s: float
     iterations: int
@@ -58,38 +83,61 @@ class Window:
         return self.energy_j / self.duration_s if self.duration_s > 0 else 0.0
 
     @property
+    def energy_j_net(self) -> float:
+        """Gross minus idle energy, never negative (idle can read above a light load)."""
+        return max(self.energy_j - self.idle_energy_j, 0.0)
+
+    @property
     def energy_wh_per_1k(self) -> float:
-        return self.energy_j / J_PER_WH / self.inferences * 1000.0
+        return _wh_per_1k(self.energy_j, self.inferences)
 
     @property
     def energy_wh_per_1k_net(self) -> float:
-        net_j = max(self.energy_j - self.idle_energy_j, 0.0)
-        return net_j / J_PER_WH / self.inferences * 1000.0
+        return _wh_per_1k(self.energy_j_net, self.inferences)
+
+
+def _wh_per_1k(energy_j: float, inferences: int) -> float:
+    return energy_j / J_PER_WH / inferences * 1000.0 if inferences > 0 else 0.0
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """All windows of one variant and their summary."""
+    """All windows of one variant and their summary: the label uses the median."""
 
     windows: list[Window]
     idle_power_w: float
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     noisy_cv: float = 0.10
 
+    def _energies(self) -> list[float]:
+        return [w.energy_wh_per_1k for w in self.windows]
+
     @property
     def energy_wh_per_1k(self) -> float:
-        return statistics.median(w.energy_wh_per_1k for w in self.windows)
+        values = self._energies()
+        return statistics.median(values) if values else 0.0
 
     @property
     def energy_wh_per_1k_net(self) -> float:
-        return statistics.median(w.energy_wh_per_1k_net for w in self.windows)
+        values = [w.energy_wh_per_1k_net for w in self.windows]
+        return statistics.median(values) if values else 0.0
+
+    @property
+    def energy_wh_per_1k_min(self) -> float:
+        return min(self._energies(), default=0.0)
+
+    @property
+    def energy_wh_per_1k_max(self) -> float:
+        return max(self._energies(), default=0.0)
+
+    @property
+    def energy_spread_wh_per_1k(self) -> float:
+        """Max minus min over the windows: the range a reader sees beside the median."""
+        return self.energy_wh_per_1k_max - self.energy_wh_per_1k_min
 
     @property
     def energy_cv(self) -> float:
-        values = [w.energy_wh_per_1k for w in self.windows]
-        if len(values) < 2 or statistics.mean(values) == 0:
-            return 0.0
-        return statistics.stdev(values) / statistics.mean(values)
+        return coefficient_of_variation(self._energies())
 
     @property
     def noisy(self) -> bool:
@@ -108,10 +156,20 @@ class Measurement:
         return sum(w.duration_s for w in self.windows)
 
 
+def coefficient_of_variation(values: list[float]) -> float:
+    """Sample standard deviation over mean; 0 for fewer than two values or a zero mean."""
+    if len(values) < 2:
+        return 0.0
+    mean = statistics.mean(values)
+    return statistics.stdev(values) / mean if mean > 0 else 0.0
+
+
 def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile; no numpy needed."""
+    """Linear-interpolated percentile (numpy's default method); no numpy needed."""
     if not values:
         return 0.0
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {q}")
     ordered = sorted(values)
     rank = (len(ordered) - 1) * q / 100.0
     low = int(rank)
@@ -120,9 +178,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure_idle_power_w(meter: EnergyMeter, duration_s: float) -> float:
+    """Idle power over `duration_s` (0 when not measured), never negative."""
     if duration_s <= 0:
         return 0.0
-    return meter.idle_power_w(duration_s)
+    return max(meter.idle_power_w(duration_s), 0.0)
 
 
 def run_windows(
@@ -134,17 +193,19 @@ def run_windows(
     idle_power_w: float,
     sync: Callable[[], None] = lambda: None,
     on_window: Callable[[int], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Measurement:
-    """Warm up, then measure `protocol.windows` windows of `call`."""
+    """Warm up, then measure `protocol.windows` windows of `call`; every window is kept."""
     if inferences_per_call <= 0:
         raise ValueError("inferences_per_call must be positive")
-    _repeat(call, sync, protocol.warmup_s, protocol.warmup_iterations)
+    idle_power_w = max(idle_power_w, 0.0)
+    repeat_until(call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
     windows: list[Window] = []
     all_latencies: list[float] = []
     for index in range(protocol.windows):
         sync()
         meter.start()
-        latencies = _repeat(call, sync, protocol.window_s, protocol.window_iterations)
+        latencies = repeat_until(call, sync, protocol.window_s, protocol.window_iterations, clock)
         sync()
         reading = meter.stop()
         iterations = len(latencies)
@@ -166,15 +227,22 @@ def run_windows(
     return Measurement(windows, idle_power_w, all_latencies, protocol.noisy_cv)
 
 
-def _repeat(
-    call: Callable[[], Any], sync: Callable[[], None], min_s: float, min_iterations: int
+def repeat_until(
+    call: Callable[[], Any],
+    sync: Callable[[], None],
+    min_s: float,
+    min_iterations: int,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> list[float]:
-    """Run `call` until both the time and the count minimums are met; latencies in ms."""
+    """Run `call` until both the time and the count minimums are met; latencies in ms.
+
+    `min_iterations` of 0 with `min_s` of 0 runs nothing (a warm-up can be switched off).
+    """
     latencies: list[float] = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_s or len(latencies) < min_iterations:
-        t0 = time.perf_counter()
+    start = clock()
+    while clock() - start < min_s or len(latencies) < min_iterations:
+        t0 = clock()
         call()
         sync()
-        latencies.append((time.perf_counter() - t0) * 1000.0)
+        latencies.append((clock() - t0) * 1000.0)
     return latencies

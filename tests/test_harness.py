@@ -1,0 +1,253 @@
+"""The measurement protocol on a fake clock: no test here depends on how fast the machine is."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from scanner.harness import (
+    J_PER_WH,
+    Measurement,
+    Protocol,
+    Window,
+    coefficient_of_variation,
+    measure_idle_power_w,
+    percentile,
+    repeat_until,
+    run_windows,
+)
+from scanner.meters.fake import FakeMeter
+
+
+class SteppingClock:
+    """Time moves only when the measured call runs: each call takes `step_s`."""
+
+    def __init__(self, step_s: float) -> None:
+        self.now_s = 0.0
+        self.step_s = step_s
+        self.calls = 0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def work(self) -> None:
+        self.calls += 1
+        self.now_s += self.step_s
+
+
+def window(energy_j: float, *, duration_s: float = 1.0, inferences: int = 10, idle_j: float = 0.0):
+    return Window(
+        duration_s=duration_s,
+        iterations=inferences,
+        inferences=inferences,
+        energy_j=energy_j,
+        idle_energy_j=idle_j,
+        latency_ms_p50=1.0,
+    )
+
+
+def test_window_runs_until_duration_when_calls_are_fast() -> None:
+    clock = SteppingClock(0.125)  # exact in binary, so the sum reaches 1 s exactly
+    latencies = repeat_until(clock.work, lambda: None, 1.0, 3, clock)
+    assert len(latencies) == 8  # the 1 s minimum, not the 3-call minimum, ends the window
+    assert latencies == pytest.approx([125.0] * 8)
+
+
+def test_window_runs_until_count_when_calls_are_slow() -> None:
+    clock = SteppingClock(2.0)
+    latencies = repeat_until(clock.work, lambda: None, 1.0, 3, clock)
+    assert len(latencies) == 3  # one call already passes 1 s; the count minimum holds
+    assert clock.now_s == pytest.approx(6.0)
+
+
+def test_zero_warmup_runs_nothing() -> None:
+    clock = SteppingClock(0.1)
+    assert repeat_until(clock.work, lambda: None, 0.0, 0, clock) == []
+    assert clock.calls == 0
+
+
+def test_sync_runs_after_every_call() -> None:
+    clock = SteppingClock(0.5)
+    synced: list[int] = []
+    repeat_until(clock.work, lambda: synced.append(clock.calls), 1.0, 1, clock)
+    assert synced == [1, 2]
+
+
+def test_run_windows_keeps_every_window_and_warms_up_first() -> None:
+    clock = SteppingClock(0.25)
+    meter = FakeMeter(power_w=40.0, idle_w=10.0, clock=clock)
+    protocol = Protocol(
+        warmup_s=0.5, warmup_iterations=1, window_s=1.0, window_iterations=2, windows=4
+    )
+    seen: list[int] = []
+    measurement = run_windows(
+        clock.work,
+        meter,
+        inferences_per_call=8,
+        protocol=protocol,
+        idle_power_w=10.0,
+        on_window=seen.append,
+        clock=clock,
+    )
+    assert seen == [0, 1, 2, 3]
+    assert meter.windows == 4
+    assert len(measurement.windows) == 4
+    assert clock.calls == 2 + 4 * 4  # warm-up 0.5 s, then four windows of 1 s
+    for w in measurement.windows:
+        assert w.iterations == 4
+        assert w.inferences == 32
+        assert w.duration_s == pytest.approx(1.0)
+        assert w.energy_j == pytest.approx(40.0)
+        assert w.idle_energy_j == pytest.approx(10.0)
+        assert w.energy_j_net == pytest.approx(30.0)
+        assert w.power_w == pytest.approx(40.0)
+    assert measurement.measured_s == pytest.approx(4.0)
+    assert measurement.energy_wh_per_1k == pytest.approx(40.0 / J_PER_WH / 32 * 1000)
+    assert measurement.energy_wh_per_1k_net == pytest.approx(30.0 / J_PER_WH / 32 * 1000)
+    assert measurement.energy_cv == 0.0
+    assert not measurement.noisy
+    assert measurement.latency_ms_p50 == pytest.approx(250.0)
+
+
+def test_run_windows_rejects_zero_inferences() -> None:
+    clock = SteppingClock(0.1)
+    with pytest.raises(ValueError, match="inferences_per_call"):
+        run_windows(
+            clock.work,
+            FakeMeter(1.0, clock=clock),
+            inferences_per_call=0,
+            protocol=Protocol(),
+            idle_power_w=0.0,
+            clock=clock,
+        )
+
+
+def test_median_spread_and_cv_of_given_windows() -> None:
+    energies = [10.0, 12.0, 11.0, 30.0, 9.0]
+    measurement = Measurement([window(e) for e in energies], idle_power_w=0.0, noisy_cv=0.10)
+    per_1k = [e / J_PER_WH / 10 * 1000 for e in energies]
+    assert measurement.energy_wh_per_1k == pytest.approx(statistics.median(per_1k))
+    assert measurement.energy_wh_per_1k_min == pytest.approx(min(per_1k))
+    assert measurement.energy_wh_per_1k_max == pytest.approx(max(per_1k))
+    assert measurement.energy_spread_wh_per_1k == pytest.approx(max(per_1k) - min(per_1k))
+    expected_cv = statistics.stdev(per_1k) / statistics.mean(per_1k)
+    assert measurement.energy_cv == pytest.approx(expected_cv)
+    assert measurement.noisy  # the 30 J outlier: kept, and flagged rather than hidden
+
+
+def test_noisy_threshold_is_exclusive() -> None:
+    windows = [window(9.0), window(11.0)]
+    cv = coefficient_of_variation([w.energy_wh_per_1k for w in windows])
+    assert Measurement(windows, 0.0, noisy_cv=cv + 1e-9).noisy is False
+    assert Measurement(windows, 0.0, noisy_cv=cv - 1e-9).noisy is True
+
+
+def test_idle_subtraction_keeps_gross_and_never_goes_negative() -> None:
+    busy = window(50.0, idle_j=20.0)
+    light = window(5.0, idle_j=20.0)  # idle read above this window's gross energy
+    assert busy.energy_wh_per_1k == pytest.approx(50.0 / J_PER_WH * 100)
+    assert busy.energy_wh_per_1k_net == pytest.approx(30.0 / J_PER_WH * 100)
+    assert light.energy_j_net == 0.0
+    assert light.energy_wh_per_1k_net == 0.0
+    assert light.energy_wh_per_1k > 0
+
+
+def test_idle_power_is_measured_only_when_asked_and_never_negative() -> None:
+    assert measure_idle_power_w(FakeMeter(1.0, idle_w=7.0), 1.0) == 7.0
+    assert measure_idle_power_w(FakeMeter(1.0, idle_w=7.0), 0.0) == 0.0
+    assert measure_idle_power_w(FakeMeter(1.0, idle_w=-3.0), 1.0) == 0.0
+
+
+def test_negative_idle_power_is_not_added_to_windows() -> None:
+    clock = SteppingClock(0.5)
+    measurement = run_windows(
+        clock.work,
+        FakeMeter(10.0, clock=clock),
+        inferences_per_call=1,
+        protocol=Protocol(warmup_s=0, warmup_iterations=0, window_s=1, windows=1),
+        idle_power_w=-5.0,
+        clock=clock,
+    )
+    assert measurement.idle_power_w == 0.0
+    assert measurement.windows[0].idle_energy_j == 0.0
+
+
+def test_zero_length_window_is_safe() -> None:
+    empty = Window(
+        duration_s=0.0,
+        iterations=0,
+        inferences=0,
+        energy_j=0.0,
+        idle_energy_j=0.0,
+        latency_ms_p50=0.0,
+    )
+    assert empty.power_w == 0.0
+    assert empty.energy_wh_per_1k == 0.0
+    assert empty.energy_wh_per_1k_net == 0.0
+    nothing = Measurement([], idle_power_w=0.0)
+    assert nothing.energy_wh_per_1k == 0.0
+    assert nothing.energy_cv == 0.0
+    assert nothing.latency_ms_p50 == 0.0
+    assert not nothing.noisy
+
+
+def test_instant_calls_still_count_inferences() -> None:
+    clock = SteppingClock(0.0)  # calls take no measurable time
+    measurement = run_windows(
+        clock.work,
+        FakeMeter(10.0, clock=clock),
+        inferences_per_call=4,
+        protocol=Protocol(warmup_s=0, warmup_iterations=0, window_s=0, windows=2),
+        idle_power_w=0.0,
+        clock=clock,
+    )
+    assert [w.iterations for w in measurement.windows] == [3, 3]  # the count minimum
+    assert all(w.duration_s == 0.0 and w.power_w == 0.0 for w in measurement.windows)
+    assert measurement.energy_wh_per_1k == 0.0
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([], 50, 0.0),
+        ([7.0], 95, 7.0),
+        ([3.0, 1.0, 2.0], 50, 2.0),
+        ([1.0, 2.0, 3.0, 4.0], 50, 2.5),
+        ([1.0, 2.0, 3.0, 4.0], 0, 1.0),
+        ([1.0, 2.0, 3.0, 4.0], 100, 4.0),
+        ([10.0, 20.0, 30.0, 40.0, 50.0], 95, 48.0),
+    ],
+)
+def test_percentile_interpolates_linearly(values: list[float], q: float, expected: float) -> None:
+    assert percentile(values, q) == pytest.approx(expected)
+
+
+def test_percentile_rejects_out_of_range() -> None:
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_cv_edge_cases() -> None:
+    assert coefficient_of_variation([]) == 0.0
+    assert coefficient_of_variation([5.0]) == 0.0
+    assert coefficient_of_variation([0.0, 0.0]) == 0.0
+    assert coefficient_of_variation([1.0, 3.0]) == pytest.approx(statistics.stdev([1, 3]) / 2)
+
+
+def test_protocol_defaults_per_device_and_overrides() -> None:
+    cpu = Protocol.for_device("cpu")
+    gpu = Protocol.for_device("cuda:1", window_s=2.0, windows=None)
+    assert gpu.window_s == 2.0  # an override wins
+    assert gpu.windows == cpu.windows  # None means "keep the default"
+    assert Protocol.for_device("cuda").window_s == 5.0  # NVML updates every ~100 ms
+    assert gpu.cooldown_s > 0 and cpu.cooldown_s == 0
+    assert Protocol.for_device("cpu", noisy_cv=0.2).noisy_cv == 0.2
+
+
+@pytest.mark.parametrize(
+    "bad", [{"windows": 0}, {"window_s": -1.0}, {"window_iterations": 0}, {"noisy_cv": -0.1}]
+)
+def test_protocol_rejects_impossible_settings(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Protocol(**bad)
