@@ -49,6 +49,15 @@ class BenchmarkJob:
     protocol: dict[str, Any] = field(default_factory=dict)
     allow_pickle: bool = False
     meter: str | None = None  # force an energy method
+    eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
+
+
+@dataclass(frozen=True)
+class LabelledEval:
+    """Labelled inputs (already on the device) and their class indices."""
+
+    batches: list[Batch]
+    labels: torch.Tensor
 
 
 @dataclass
@@ -106,7 +115,7 @@ def benchmark_model(
                 [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
                 params,
             )
-    protocol = Protocol.for_device(job.device, **job.protocol)
+    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **job.protocol})
     sync = _sync_for(job.device)
     ctx = TacticContext(
         device=job.device,
@@ -130,12 +139,25 @@ def benchmark_model(
     try:
         batch = adapter.reference_batch(path, model, workload).to(job.device)
         quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
+        labelled, eval_note = _prepare_eval(job, adapter, path, model, workload)
+        if job.eval_data:
+            provenance["eval_data"] = {
+                "path": job.eval_data,
+                "items": int(labelled.labels.numel()) if labelled else 0,
+                "note": eval_note,
+            }
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
         baseline_outputs: torch.Tensor | None = None
         for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
             tactic = get_tactic(name)
-            applicability = tactic.applies_to(model, ctx)
+            try:
+                applicability = tactic.applies_to(model, ctx)
+            except Exception as exc:  # a broken check is a failed tactic, not a lost model
+                results.append(
+                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
+                )
+                continue
             if not applicability.applies:
                 not_applicable[name] = applicability.reason
                 continue
@@ -155,6 +177,8 @@ def benchmark_model(
                     baseline_outputs,
                     gate.minimum,
                     base_record,
+                    labelled=labelled,
+                    extra_note=eval_note if name == "baseline" else "",
                 )
             except Exception as exc:  # one tactic failing must not lose the others
                 if name == "baseline":
@@ -201,6 +225,9 @@ def _measure_variant(
     baseline_outputs: torch.Tensor | None,
     quality_minimum: float,
     base_record: Callable[..., RunRecord],
+    *,
+    labelled: LabelledEval | None = None,
+    extra_note: str = "",
 ) -> tuple[RunResult, torch.Tensor]:
     started = now_utc()
     candidate = model if tactic.name == "baseline" else copy.deepcopy(model)
@@ -231,11 +258,16 @@ def _measure_variant(
             .float()
             .cpu()
         )
+        accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)
     if baseline_outputs is None:
         quality = adapter.quality(outputs, outputs)
     else:
         quality = adapter.quality(baseline_outputs, outputs)
+    quality_values = {quality.metric: quality.value, **quality.extra}
+    if accuracy is not None:
+        quality_values["labelled_accuracy"] = accuracy
+    notes = "; ".join(n for n in (built.notes, extra_note) if n)
     run = base_record(
         tactic.name,
         "ok",
@@ -257,17 +289,52 @@ def _measure_variant(
         idle_power_w=idle_power_w,
         quality_metric=quality.metric,
         quality_value=quality.value,
-        quality_json=json.dumps({quality.metric: quality.value, **quality.extra}),
+        quality_json=json.dumps(quality_values),
         qualifies=quality.value >= quality_minimum,
         build_s=build_s if tactic.name != "baseline" else 0.0,
         build_energy_wh=build_reading.energy_j / J_PER_WH if tactic.name != "baseline" else 0.0,
         size_mb=_state_dict_mb(built.model),
-        notes=built.notes or None,
+        notes=notes or None,
         energy_method=meter.method,
     )
     windows = _window_records(run.run_id, measurement, meter.method)
     del built, candidate
     return RunResult(run, windows), outputs
+
+
+def _prepare_eval(
+    job: BenchmarkJob,
+    adapter: TaskAdapter,
+    path: Path,
+    model: torch.nn.Module,
+    workload: dict[str, Any],
+) -> tuple[LabelledEval | None, str]:
+    """Load `--eval-data` once per model; a problem becomes a note, never a failed model."""
+    if not job.eval_data:
+        return None, ""
+    from scanner.tasks.eval_data import EvalDataError, label_indices, read_eval_data
+
+    try:
+        examples = read_eval_data(job.eval_data)
+        id2label = getattr(model.config, "id2label", None) or {}
+        labels = torch.tensor(label_indices(examples, id2label), dtype=torch.long)
+        texts = [e.text for e in examples]
+        batches = [b.to(job.device) for b in adapter.eval_batches(path, model, texts, workload)]
+    except (EvalDataError, UnsupportedTask) as exc:
+        return None, f"eval data not used: {exc}"
+    return LabelledEval(batches, labels), f"labelled accuracy on {len(examples)} items"
+
+
+def _labelled_accuracy(adapter: TaskAdapter, built: Any, labelled: LabelledEval) -> float:
+    from scanner.tasks.eval_data import labelled_accuracy
+
+    logits = torch.cat(
+        [
+            adapter.outputs(built.model, _cast_batch(b, built.input_dtype)).float().cpu()
+            for b in labelled.batches
+        ]
+    )
+    return labelled_accuracy(logits, labelled.labels)
 
 
 def _record_factory(
@@ -384,14 +451,36 @@ def _peak_memory_mb(device: str) -> float | None:
 
 
 def _state_dict_mb(model: torch.nn.Module) -> float | None:
-    """Size of the variant's weights as torch.save writes them (packed int8 included)."""
+    """Size of the variant's weights as torch.save writes them (packed int8 included).
+
+    Pruned layers are smaller tensors, so they count smaller; masked pruning keeps dense
+    zeros and counts the same. Where torch.save cannot pickle a tensor subclass (some
+    torchao layouts), the size is the sum of the bytes of its inner tensors.
+    """
     inner = getattr(model, "_orig_mod", model)
-    buffer = io.BytesIO()
     try:
-        torch.save(inner.state_dict(), buffer)
+        state = inner.state_dict()
     except Exception:
         return None
-    return buffer.tell() / 2**20
+    buffer = io.BytesIO()
+    try:
+        torch.save(state, buffer)
+        return buffer.tell() / 2**20
+    except Exception:
+        pass
+    try:
+        return sum(_tensor_bytes(v) for v in state.values() if isinstance(v, torch.Tensor)) / 2**20
+    except Exception:
+        return None
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> int:
+    """Bytes a tensor stores; a subclass (torchao) is the sum of its inner tensors."""
+    flatten = getattr(type(tensor), "__tensor_flatten__", None)
+    if flatten is not None and type(tensor) is not torch.Tensor:
+        names, _context = tensor.__tensor_flatten__()
+        return sum(_tensor_bytes(getattr(tensor, name)) for name in names)
+    return tensor.numel() * tensor.element_size()
 
 
 def _transformers_version() -> str | None:

@@ -93,5 +93,9 @@ def _import_tactics() -> None:
         compile,
         dynamic_int8,
         half_precision,
+        head_pruning,
+        layer_pruning,
         pruning,
+        sdpa,
+        torchao_quant,
     )

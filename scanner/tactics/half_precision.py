@@ -37,7 +37,15 @@ class HalfPrecision(Tactic):
         return APPLIES
 
     def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
-        return BuiltVariant(model.to(self.dtype), dtype=self.label, input_dtype=self.dtype)
+        notes = ""
+        if not ctx.on_gpu:
+            notes = (
+                "bf16 on CPU is opt-in: faster only where the CPU has bf16 matrix units "
+                "(AMX, AVX512-BF16); the measured latency decides"
+            )
+        return BuiltVariant(
+            model.to(self.dtype), dtype=self.label, input_dtype=self.dtype, notes=notes
+        )
 
 
 register(HalfPrecision(torch.float16, "fp16"))

@@ -88,6 +88,12 @@ class TaskAdapter(ABC):
     def quality(self, baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
         """Compare a variant's outputs with the baseline's."""
 
+    def eval_batches(
+        self, path: Path, model: torch.nn.Module, texts: list[str], workload: dict[str, Any]
+    ) -> list[Batch]:
+        """Labelled texts as batches whose `outputs` are class logits (`--eval-data`)."""
+        raise UnsupportedTask(f"labelled accuracy is not defined for {self.task} here")
+
 
 _ADAPTERS: dict[str, type[TaskAdapter]] = {}
 

@@ -41,3 +41,12 @@ class TextClassification(TaskAdapter):
 
     def quality(self, baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
         return top1_quality(baseline, variant)
+
+    def eval_batches(
+        self, path: Path, model: torch.nn.Module, texts: list[str], workload: dict[str, Any]
+    ) -> list[Batch]:
+        from scanner.tasks.eval_data import tokenized_eval_batches
+
+        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
+        chunks = tokenized_eval_batches(path, texts, batch_size, length)
+        return [Batch(kwargs, len(kwargs["input_ids"]), "labelled texts") for kwargs in chunks]

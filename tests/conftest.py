@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated home per test and real DuckDB catalogs on disk.
+
+Nothing heavy is imported here: torch and transformers load only in the tests that build
+or benchmark models, so the catalog and grading tests stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labels import Catalog
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cuda_available() -> str:
+    """Asked of the NVIDIA driver through NVML: importing torch here would add seconds to
+    every run, including the runs that never touch a model."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # no library, no driver, no GPU: all mean no CUDA here
+        return "no"
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+        names = [
+            pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i)) for i in range(count)
+        ]
+    finally:
+        pynvml.nvmlShutdown()
+    return f"yes ({', '.join(map(str, names))})" if count else "no"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    versions = ", ".join(
+        f"{name} {_version(name)}"
+        for name in ("torch", "transformers", "duckdb", "huggingface_hub")
+    )
+    return [versions, f"CUDA available: {_cuda_available()}"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own labeler home and catalog, and the Hub stays unreachable."""
+    home = tmp_path / "labeler-home"
+    home.mkdir()
+    monkeypatch.setenv("LABELER_HOME", str(home))
+    monkeypatch.setenv("LABELER_CATALOG", str(home / "catalog.duckdb"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    return home
+
+
+@pytest.fixture
+def catalog_path(tmp_path: Path) -> Path:
+    """Where a test's catalog file lives; not created until something opens it."""
+    return tmp_path / "catalog.duckdb"
+
+
+@pytest.fixture
+def fresh_catalog(catalog_path: Path) -> Iterator[Catalog]:
+    """A migrated, empty catalog on a real DuckDB file."""
+    yield Catalog(catalog_path, lock_timeout_s=2.0)

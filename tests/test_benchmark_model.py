@@ -1,0 +1,179 @@
+"""benchmark_model end to end on a tiny model, with a fake meter and a tiny protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from labels.scheme import QualityGate, load_scheme
+from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
+from scanner.discovery.demo import build_synthetic_model
+from scanner.hardware import detect_hardware
+from scanner.meters.fake import FakeMeter
+from scanner.tactics import base as tactic_base
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
+
+MODEL_ID = "synthetic/tiny-bert-text-classification"
+TINY_PROTOCOL = {
+    "windows": 1,
+    "window_s": 0.01,
+    "window_iterations": 1,
+    "warmup_s": 0.0,
+    "warmup_iterations": 1,
+    "idle_s": 0.0,
+}
+
+
+class ExplodingTactic(Tactic):
+    name = "test-explodes"
+    description = "Raises while building, as a broken tactic would."
+
+    def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
+        raise RuntimeError("kaboom while building")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_synthetic_model(MODEL_ID, tmp_path_factory.mktemp("models") / MODEL_ID)
+
+
+@pytest.fixture(scope="module")
+def measured(tiny_model: Path) -> ModelBenchmark:
+    """One benchmark shared by the tests that only read it: a real tactic set plus one
+    that explodes, registered only for this run."""
+    tactic_base.all_tactics()  # import the real tactics first
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(tactic_base._REGISTRY, ExplodingTactic.name, ExplodingTactic())
+        tactics = ["dynamic-int8", "layer-drop-top-50", "prune-global-50", "fp16"]
+        return run(job_for(tiny_model, [*tactics, ExplodingTactic.name]))
+
+
+def job_for(path: Path, tactics: list[str], **changes: object) -> BenchmarkJob:
+    job = BenchmarkJob(
+        model_id=MODEL_ID,
+        revision="local",
+        task="text-classification",
+        path=str(path),
+        device="cpu",
+        tactics=tactics,
+        scan_id="scan-test",
+        scheme_version="v1",
+        hardware=dataclasses.asdict(detect_hardware("cpu")),
+        protocol=dict(TINY_PROTOCOL),
+    )
+    return dataclasses.replace(job, **changes)
+
+
+def run(job: BenchmarkJob, scheme=None) -> ModelBenchmark:
+    return benchmark_model(job, scheme or load_scheme("v1"), meter=FakeMeter(power_w=10.0))
+
+
+def by_tactic(result: ModelBenchmark) -> dict[str, object]:
+    return {r.run.tactic: r.run for r in result.results}
+
+
+def test_one_run_per_applicable_tactic_and_reasons_for_the_rest(
+    measured: ModelBenchmark,
+) -> None:
+    result, exploding = measured, ExplodingTactic.name
+    runs = by_tactic(result)
+    assert set(runs) == {
+        "baseline",
+        "dynamic-int8",
+        "layer-drop-top-50",
+        "prune-global-50",
+        exploding,
+    }
+    assert result.not_applicable == {"fp16": "fp16 matrix kernels are slow on CPU; GPU only"}
+    failed = runs[exploding]
+    assert failed.status == "failed" and "kaboom while building" in failed.reason
+    for name in ("baseline", "dynamic-int8", "layer-drop-top-50", "prune-global-50"):
+        record = runs[name]
+        assert record.status == "ok", record.reason
+        assert record.energy_method == "fake"
+        assert record.energy_wh_per_1k > 0
+        assert record.quality_metric == "top1_agreement"
+        assert "kl_divergence" in json.loads(record.quality_json)
+        assert record.size_mb and record.size_mb > 0
+    assert runs["baseline"].quality_value == 1.0
+    assert runs["baseline"].build_s == 0.0
+    assert runs["dynamic-int8"].build_s > 0 and runs["dynamic-int8"].build_energy_wh > 0
+    assert runs["layer-drop-top-50"].size_mb < runs["baseline"].size_mb
+    assert "no energy is saved" in runs["prune-global-50"].notes
+    provenance = json.loads(runs["baseline"].provenance_json)
+    assert provenance["not_applicable"] == result.not_applicable
+
+
+@pytest.mark.parametrize("minimum", [0.0, 1.01])
+def test_qualifies_follows_the_schemes_gate(tiny_model: Path, minimum: float) -> None:
+    scheme = load_scheme("v1")
+    gates = {**scheme.quality_gates, "text-classification": QualityGate("top1_agreement", minimum)}
+    result = run(
+        job_for(tiny_model, ["prune-global-50"]), dataclasses.replace(scheme, quality_gates=gates)
+    )
+    for record in by_tactic(result).values():
+        assert record.qualifies == (record.quality_value >= minimum)
+        assert record.qualifies is (minimum == 0.0)
+
+
+def test_eval_data_adds_labelled_accuracy(tiny_model: Path, tmp_path: Path) -> None:
+    eval_file = tmp_path / "eval.jsonl"
+    lines = [{"text": f"the cat sat on the mat {i}", "label": i % 3} for i in range(10)]
+    eval_file.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    result = run(job_for(tiny_model, ["layer-drop-top-50"], eval_data=str(eval_file)))
+    runs = by_tactic(result)
+    for record in runs.values():
+        accuracy = json.loads(record.quality_json)["labelled_accuracy"]
+        assert 0.0 <= accuracy <= 1.0
+    assert "labelled accuracy on 10 items" in runs["baseline"].notes
+
+    from labeler.recommend import recommendations
+
+    entries = recommendations(runs["baseline"], [runs["layer-drop-top-50"]], {}, lambda _e: "C")
+    entry = entries[0]
+    assert entry["labelled_accuracy"] is not None
+    assert entry["baseline_labelled_accuracy"] is not None
+    assert "labelled accuracy" in entry["note"]
+
+
+def test_unusable_eval_data_is_a_note_not_a_failure(tiny_model: Path, tmp_path: Path) -> None:
+    eval_file = tmp_path / "eval.csv"
+    eval_file.write_text("text,label\nhello,unknown-class\n", encoding="utf-8")
+    runs = by_tactic(run(job_for(tiny_model, [], eval_data=str(eval_file))))
+    assert runs["baseline"].status == "ok"
+    assert "eval data not used" in runs["baseline"].notes
+    assert "labelled_accuracy" not in json.loads(runs["baseline"].quality_json)
+
+
+def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) -> None:
+    from labeler.recommend import recommendations
+
+    result = measured
+    runs = by_tactic(result)
+    entries = recommendations(
+        runs["baseline"], [runs["layer-drop-top-50"]], result.not_applicable, lambda _e: "D"
+    )
+    measured, skipped = entries
+    for key in (
+        "energy_change",
+        "latency_change",
+        "quality_metric",
+        "quality_value",
+        "size_mb",
+        "build_energy_wh",
+        "payback_inferences",
+        "qualifies",
+    ):
+        assert key in measured
+    assert measured["quality_metric"] == "top1_agreement"
+    assert skipped == {
+        "tactic": "fp16",
+        "variant": "fp16",
+        "applies": False,
+        "qualifies": False,
+        "note": "fp16 matrix kernels are slow on CPU; GPU only",
+    }
