@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import struct
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from labels.catalog import Catalog
 from labels.records import HardwareRecord, ModelRecord, RunRecord, RunResult
@@ -22,6 +25,8 @@ from scanner.discovery.base import ModelRef
 from scanner.harness import HARNESS_VERSION
 
 ProgressCallback = Callable[[str, ModelRef, str], None]
+# How discovery begins the skip reason of a model the Hub failed to serve (see discovery.hub).
+HUB_ERROR_PREFIX = "hub error"
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,10 @@ class ScanOptions:
     timeout_s: float | None = 1800.0
     executor: str = "subprocess"
     address: str | None = None  # Ray cluster address
+    max_params: int | None = None  # skip models with more parameters than this
     meter: str | None = None
     scheme_version: str = DEFAULT_SCHEME_VERSION
+    eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
 
 
 @dataclass
@@ -74,24 +81,31 @@ def scan(
     summary = ScanSummary(scan_id=_new_scan_id())
     event = on_event or (lambda _kind, _ref, _detail: None)
     refs_by_job: dict[str, ModelRef] = {}
+    # One query for the whole listing: a rescan of thousands of models must not ask per model.
+    measured = (
+        set()
+        if options.force
+        else catalog.measured_revisions(hardware.profile, HARNESS_VERSION, options.scheme_version)
+    )
 
     def pending_jobs() -> Iterable[BenchmarkJob]:
         for ref in refs:
             if should_stop():
                 return
+            if (ref.model_id, ref.revision) in measured:
+                summary.unchanged += 1
+                event("unchanged", ref, "already measured at this revision")
+                continue
+            if ref.skip_reason is None and ref.path is not None:
+                ref = _over_max_params(ref, options.max_params)
+            if ref.skip_reason and ref.skip_reason.startswith(HUB_ERROR_PREFIX):
+                # The Hub failed us, not the model: a failure to report, tried again next scan.
+                _record_skipped(catalog, ref, hardware, summary, options, status="failed")
+                event("failed", ref, ref.skip_reason)
+                continue
             if ref.skip_reason or ref.path is None:
                 _record_skipped(catalog, ref, hardware, summary, options)
                 event("skipped", ref, ref.skip_reason or "not fetched")
-                continue
-            if not options.force and catalog.has_run(
-                ref.model_id,
-                ref.revision,
-                hardware.profile,
-                HARNESS_VERSION,
-                options.scheme_version,
-            ):
-                summary.unchanged += 1
-                event("unchanged", ref, "already measured at this revision")
                 continue
             job = BenchmarkJob(
                 model_id=ref.model_id,
@@ -106,6 +120,7 @@ def scan(
                 protocol=dict(options.protocol),
                 allow_pickle=options.allow_pickle,
                 meter=options.meter,
+                eval_data=options.eval_data,
             )
             refs_by_job[_job_key(job)] = ref
             event("start", ref, "benchmarking")
@@ -115,6 +130,14 @@ def scan(
     try:
         for job, result in executor.run_all(pending_jobs()):
             ref = refs_by_job[_job_key(job)]
+            if too_many_params(result.params, options.max_params):
+                # Weights without a safetensors header are counted only once loaded.
+                ref = dataclasses.replace(
+                    ref, skip_reason=max_params_reason(result.params, options.max_params)
+                )
+                _record_skipped(catalog, ref, hardware, summary, options)
+                event("skipped", ref, ref.skip_reason or "too many parameters")
+                continue
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
             summary.benchmarked += 1
             baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
@@ -131,6 +154,50 @@ def scan(
     finally:
         executor.close()
     return summary
+
+
+def too_many_params(params: int | None, max_params: int | None) -> bool:
+    return params is not None and max_params is not None and params > max_params
+
+
+def max_params_reason(params: int | None, max_params: int | None) -> str:
+    return f"too big: {params:,} parameters, over the --max-params limit of {max_params:,}"
+
+
+def safetensors_parameter_count(folder: Path) -> int | None:
+    """Parameters in a folder's safetensors files, read from their headers alone.
+
+    None when there are no safetensors files or a header cannot be read: the count then
+    comes from the loaded model.
+    """
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        return None
+    total = 0
+    try:
+        for file in files:
+            with file.open("rb") as handle:
+                (header_len,) = struct.unpack("<Q", handle.read(8))
+                header = json.loads(handle.read(header_len))
+            for name, tensor in header.items():
+                if name != "__metadata__":
+                    total += math.prod(tensor["shape"])
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return None
+    return total
+
+
+def _over_max_params(ref: ModelRef, max_params: int | None) -> ModelRef:
+    """`ref` with a skip reason when it has more parameters than `max_params`."""
+    if max_params is None:
+        return ref
+    known = ref.metadata.get("params")
+    params = int(known) if known else None
+    if params is None and ref.path is not None:
+        params = safetensors_parameter_count(Path(ref.path))
+    if too_many_params(params, max_params):
+        return dataclasses.replace(ref, skip_reason=max_params_reason(params, max_params))
+    return ref
 
 
 def model_record(ref: ModelRef, params: int | None = None) -> ModelRecord:
@@ -158,6 +225,8 @@ def _record_skipped(
     hardware: HardwareRecord,
     summary: ScanSummary,
     options: ScanOptions,
+    *,
+    status: str = "skipped",
 ) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     run = RunRecord(
@@ -170,7 +239,7 @@ def _record_skipped(
         hardware_fingerprint=hardware.fingerprint,
         variant="baseline",
         tactic="baseline",
-        status="skipped",
+        status=status,
         reason=ref.skip_reason or "not fetched",
         device=options.device,
         harness_version=HARNESS_VERSION,
@@ -179,7 +248,11 @@ def _record_skipped(
         finished_at=now,
     )
     catalog.record_model_results(model_record(ref), hardware, [RunResult(run)])
-    summary.skipped += 1
+    if status == "failed":
+        summary.failed += 1
+        summary.failures.append((ref.model_id, run.reason or "failed"))
+    else:
+        summary.skipped += 1
 
 
 def _job_key(job: object) -> str:

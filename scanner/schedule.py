@@ -1,8 +1,9 @@
 """Run scan → grade → site on a cron schedule with APScheduler.
 
-Never two cycles at once (`max_instances=1`), a missed run is coalesced into one, and
-SIGTERM or SIGINT stops cleanly: the cycle in flight finishes the model it is measuring,
-skips the rest, and the scheduler exits. Each cycle logs one line saying what it did.
+Never two cycles at once (`max_instances=1`): a run that comes due while a cycle is still
+going is dropped and logged, and runs missed while the process was busy or asleep are
+coalesced into one. SIGTERM or SIGINT stops cleanly: the cycle in flight finishes the model
+it is measuring, skips the rest, and the scheduler exits. Each cycle logs what it did.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+
+JOB_ID = "scan-grade-site"
 
 
 class ScheduleError(ValueError):
@@ -32,12 +37,17 @@ def parse_cron(expression: str) -> CronTrigger:
 
 
 def run_schedule(
-    trigger: CronTrigger,
+    trigger: BaseTrigger,
     cycle: Cycle,
     *,
     once: bool = False,
     log: Callable[[str], None] = print,
 ) -> None:
+    """Run `cycle` at each time `trigger` fires until SIGTERM or SIGINT (or once, with `once`).
+
+    `cycle` gets a `should_stop()` to check between models and returns a one-line summary.
+    Any APScheduler trigger works; the CLI passes a cron trigger, tests a short interval.
+    """
     stop = threading.Event()
 
     def run_cycle() -> None:
@@ -46,9 +56,10 @@ def run_schedule(
         try:
             summary = cycle(stop.is_set)
         except Exception as exc:  # a failing cycle must not kill the schedule
-            log(f"{_now()} cycle failed after {time.monotonic() - started:.0f} s: {exc}")
+            log(f"{_now()} cycle failed after {time.monotonic() - started:.1f} s: {exc}")
             return
-        log(f"{_now()} cycle finished in {time.monotonic() - started:.0f} s: {summary}")
+        stopped = " (stopped early on a signal)" if stop.is_set() else ""
+        log(f"{_now()} cycle finished in {time.monotonic() - started:.1f} s{stopped}: {summary}")
 
     if once:
         run_cycle()
@@ -58,24 +69,50 @@ def run_schedule(
     scheduler.add_job(
         run_cycle,
         trigger,
-        id="scan-grade-site",
+        id=JOB_ID,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
     )
 
+    def on_skipped(event: JobEvent) -> None:
+        # A dropped submission carries its due times as a list, a missed run as one time.
+        times = getattr(event, "scheduled_run_times", None) or [
+            getattr(event, "scheduled_run_time", None)
+        ]
+        due = ", ".join(_format(moment) for moment in times)
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            log(f"{_now()} run due {due} skipped: the previous cycle is still running")
+        else:
+            log(f"{_now()} run due {due} missed: coalesced into the next one")
+
+    scheduler.add_listener(on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+
     def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            return
         log(f"{_now()} {signal.Signals(signum).name}: stopping after the current model")
         stop.set()
+        # shutdown(wait=True) waits for the cycle in flight, so it cannot run in the handler.
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    job = scheduler.get_job("scan-grade-site")
-    log(f"{_now()} scheduled: {trigger}; next run {job.next_run_time if job else 'pending'}")
-    scheduler.start()
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        job = scheduler.get_job(JOB_ID)
+        next_run = getattr(job, "next_run_time", None) if job else None
+        log(f"{_now()} scheduled: {trigger}; next run {_format(next_run) or 'pending'}")
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     log(f"{_now()} scheduler stopped")
 
 
+def _format(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _format(datetime.now(UTC))

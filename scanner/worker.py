@@ -15,6 +15,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m scanner.worker JOB.json RESULT.json", file=sys.stderr)
         return 2
+    die_with_parent()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from transformers.utils import logging as hf_logging
@@ -36,6 +37,23 @@ def main(argv: list[str]) -> int:
     tmp.write_text(benchmark_to_json(result), encoding="utf-8")
     tmp.replace(out)
     return 0
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the scan that started it dies (even by SIGKILL),
+    so a killed scan leaves no benchmark running on behind it."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the driver's timeout still applies
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 if __name__ == "__main__":

