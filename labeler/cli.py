@@ -20,10 +20,15 @@ from rich.table import Table
 from labeler.cli_options import (
     CatalogOpt,
     DeviceOpt,
+    ExecutorOpt,
     SchemeOpt,
     SiteOutOpt,
     SiteUrlOpt,
+    TacticOpt,
     TaskOpt,
+    TopOpt,
+    WindowSecondsOpt,
+    WindowsOpt,
 )
 from labels.catalog import Catalog, CatalogError
 from labels.scheme import DEFAULT_SCHEME_VERSION, SchemeError, load_scheme
@@ -67,7 +72,9 @@ def expected_errors(fn: F) -> F:
             MeterUnavailable,
             FileNotFoundError,
         ) as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            # soft_wrap: rich would otherwise fold a long message (a path) onto more lines
+            message = " ".join(str(exc).split())
+            err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted", markup=False)
@@ -87,7 +94,7 @@ def scan(
         str, typer.Option("--source", help="demo, hub, or the path of a folder of models.")
     ] = "demo",
     task: TaskOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="Models per task (hub).")] = 10,
+    top: TopOpt = 10,
     sort: Annotated[
         str, typer.Option("--sort", help="Hub ranking: downloads or likes.")
     ] = "downloads",
@@ -96,16 +103,12 @@ def scan(
         Path | None, typer.Option("--models", help="File of Hub model ids, one a line (hub).")
     ] = None,
     device: DeviceOpt = "cpu",
-    tactic: Annotated[
-        list[str] | None, typer.Option("--tactic", help="Tactic to measure (repeatable).")
+    tactic: TacticOpt = None,
+    windows: WindowsOpt = None,
+    window_s: WindowSecondsOpt = None,
+    warmup_s: Annotated[
+        float | None, typer.Option("--warmup-s", min=0.0, help="Seconds of warm-up calls.")
     ] = None,
-    windows: Annotated[
-        int | None, typer.Option("--windows", min=1, help="Measured windows.")
-    ] = None,
-    window_s: Annotated[
-        float | None, typer.Option("--window-s", min=0.0, help="Minimum seconds a window.")
-    ] = None,
-    warmup_s: Annotated[float | None, typer.Option("--warmup-s", min=0.0)] = None,
     idle_s: Annotated[
         float | None, typer.Option("--idle-s", min=0.0, help="Idle power window.")
     ] = None,
@@ -118,9 +121,7 @@ def scan(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1.0, help="Seconds per model before it is killed.")
     ] = 1800.0,
-    executor: Annotated[
-        str, typer.Option("--executor", help="subprocess (default), inprocess or ray.")
-    ] = "subprocess",
+    executor: ExecutorOpt = "subprocess",
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster address.")] = None,
     meter: Annotated[
         str | None, typer.Option("--meter", help="Force nvml, nvml-power, rapl or estimate.")
@@ -128,23 +129,52 @@ def scan(
     max_download_gb: Annotated[
         float | None, typer.Option("--max-download-gb", help="Skip larger Hub models.")
     ] = None,
+    max_params: Annotated[
+        int | None,
+        typer.Option("--max-params", min=1, help="Skip models with more parameters than this."),
+    ] = None,
     models_dir: Annotated[
         Path, typer.Option("--models-dir", help="Where demo and Hub models are stored.")
     ] = Path("build/models"),
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--eval-data",
+            help="Labelled CSV or JSONL (text, label): labelled accuracy per variant.",
+        ),
+    ] = None,
     scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
     from scanner.scan import ScanOptions
 
-    load_scheme(scheme)
+    known_tasks = load_scheme(scheme).tasks
+    unknown_tasks = [t for t in task or [] if t not in known_tasks]
+    if unknown_tasks:
+        raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
     if executor not in ("subprocess", "inprocess", "ray"):
         raise UsageError(f"unknown executor {executor!r} (subprocess, inprocess, ray)")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
     _check_tactics(tactic, device)
+    eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
     refs = _discover(
-        source, task, top, sort, library, models_file, models_dir, allow_pickle, max_download_gb
+        source,
+        task,
+        top,
+        sort,
+        library,
+        models_file,
+        models_dir,
+        allow_pickle,
+        max_download_gb,
+        max_params=max_params,
     )
     protocol = {
         k: v
@@ -167,6 +197,8 @@ def scan(
         address=address,
         meter=meter,
         scheme_version=scheme,
+        max_params=max_params,
+        eval_data=eval_data_path,
     )
     summary = run_scan(refs, open_catalog(catalog, create=True), options)
     if not summary.ok:
@@ -186,8 +218,30 @@ def _check_tactics(tactics: list[str] | None, device: str) -> None:
         raise UsageError(f"unknown tactic {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
+def _eval_data_path(path: Path | None) -> str | None:
+    """Check the labelled file before any model is benchmarked; children get its full path."""
+    if path is None:
+        return None
+    from scanner.tasks.eval_data import EvalDataError, read_eval_data
+
+    try:
+        read_eval_data(path)
+    except EvalDataError as exc:
+        raise UsageError(str(exc)) from None
+    return str(path.resolve())
+
+
 def _discover(
-    source, task, top, sort, library, models_file, models_dir, allow_pickle, max_download_gb
+    source,
+    task,
+    top,
+    sort,
+    library,
+    models_file,
+    models_dir,
+    allow_pickle,
+    max_download_gb,
+    max_params=None,
 ):  # noqa: ANN001, ANN202
     if source == "demo":
         from scanner.discovery.demo import discover_demo_models
@@ -216,6 +270,7 @@ def _discover(
             cache_dir=models_dir / "hub",
             allow_pickle=allow_pickle,
             max_download_gb=max_download_gb,
+            max_params=max_params,
         )
     from scanner.discovery.local import discover_local_models
 
@@ -250,7 +305,12 @@ def run_scan(
                 return
             progress.advance(bar)
             if kind in ("failed", "skipped"):
-                err.print(f"{kind}: {ref.model_id}: {detail}", markup=False, highlight=False)
+                err.print(
+                    f"{kind}: {ref.model_id}: {detail}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             if not err.is_terminal:
                 err.print(f"{kind}: {ref.model_id}", markup=False, highlight=False)
 
@@ -456,8 +516,12 @@ def schedule(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
     source: Annotated[str, typer.Option("--source", help="demo, hub, or a folder path.")] = "demo",
     task: TaskOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    top: TopOpt = 10,
     device: DeviceOpt = "cpu",
+    tactic: TacticOpt = None,
+    windows: WindowsOpt = None,
+    window_s: WindowSecondsOpt = None,
+    executor: ExecutorOpt = "subprocess",
     out_dir: SiteOutOpt = DEFAULT_SITE,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -465,7 +529,11 @@ def schedule(
     from scanner.schedule import parse_cron, run_schedule
 
     trigger = parse_cron(cron)
+    _check_tactics(tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
+    protocol = {
+        k: v for k, v in {"windows": windows, "window_s": window_s}.items() if v is not None
+    }
 
     def cycle(should_stop: Callable[[], bool]) -> str:
         from labeler.grading import grade_catalog
@@ -476,7 +544,8 @@ def schedule(
         refs = _discover(
             source, task, top, "downloads", None, None, Path("build/models"), False, None
         )
-        summary = run_scan(refs, cat, ScanOptions(device=device), should_stop=should_stop)
+        options = ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor)
+        summary = run_scan(refs, cat, options, should_stop=should_stop)
         graded = grade_catalog(cat)
         built = build_site(cat, out_dir)
         return (
@@ -484,7 +553,12 @@ def schedule(
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models"
         )
 
-    run_schedule(trigger, cycle, once=once, log=lambda line: err.print(line, markup=False))
+    run_schedule(
+        trigger,
+        cycle,
+        once=once,
+        log=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
+    )
 
 
 @app.command()
@@ -494,8 +568,8 @@ def demo(
     screenshots: Annotated[
         bool, typer.Option("--screenshots/--no-screenshots", help="Save PNGs of the site.")
     ] = False,
-    windows: Annotated[int | None, typer.Option("--windows", min=1)] = None,
-    window_s: Annotated[float | None, typer.Option("--window-s", min=0.0)] = None,
+    windows: WindowsOpt = None,
+    window_s: WindowSecondsOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, and build the site."""

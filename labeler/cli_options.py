@@ -32,3 +32,16 @@ SiteUrlOpt = Annotated[
     ),
 ]
 SchemeOpt = Annotated[str, typer.Option("--scheme", help="Label scheme version, e.g. v1.")]
+TopOpt = Annotated[int, typer.Option("--top", min=1, help="Models per task (hub).")]
+TacticOpt = Annotated[
+    list[str] | None, typer.Option("--tactic", help="Tactic to measure (repeatable).")
+]
+WindowsOpt = Annotated[
+    int | None, typer.Option("--windows", min=1, help="Measured windows per variant.")
+]
+WindowSecondsOpt = Annotated[
+    float | None, typer.Option("--window-s", min=0.0, help="Minimum seconds a window.")
+]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="subprocess (default), inprocess or ray.")
+]

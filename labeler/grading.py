@@ -38,9 +38,18 @@ def grade_catalog(catalog: Catalog, scheme: Scheme | None = None) -> GradeSummar
     groups: dict[tuple[str, str, str, str], list[RunRecord]] = defaultdict(list)
     for run in catalog.latest_runs():
         groups[(run.model_id, run.revision, run.task, run.hardware_profile)].append(run)
-    labels = [grade_runs(runs, scheme) for runs in groups.values()]
+    labels = [grade_runs(same_scan_as_baseline(runs), scheme) for runs in groups.values()]
     catalog.write_labels(labels)
     return GradeSummary(labels, scheme.version)
+
+
+def same_scan_as_baseline(runs: list[RunRecord]) -> list[RunRecord]:
+    """Only the variants measured with the newest baseline: a forced rescan with fewer
+    tactics must not mix in variants measured against an older baseline."""
+    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    if baseline is None:
+        return runs
+    return [r for r in runs if r.scan_id == baseline.scan_id]
 
 
 def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:

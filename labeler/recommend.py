@@ -9,6 +9,7 @@ say why.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +25,13 @@ def recommendations(
 ) -> list[dict[str, Any]]:
     measured = [v for v in variants if v.status == "ok" and v.energy_wh_per_1k is not None]
     entries = [_entry(baseline, v, grade_of) for v in measured]
-    entries.sort(key=lambda e: (not e["qualifies"], e["energy_change"]))
+    # energy_change is None only when the baseline measured zero energy: rank those last
+    entries.sort(
+        key=lambda e: (
+            not e["qualifies"],
+            e["energy_change"] if e["energy_change"] is not None else math.inf,
+        )
+    )
     failed = [
         {
             "tactic": v.tactic,
@@ -54,10 +61,22 @@ def _entry(
     if saved_wh_per_1k > 0:
         payback = math.ceil(build_wh / saved_wh_per_1k * 1000) if build_wh > 0 else 0
     notes = [variant.notes] if variant.notes else []
+    extra = _quality_values(variant)
+    extra.pop(variant.quality_metric or "", None)
+    accuracy = extra.get("labelled_accuracy")
+    baseline_accuracy = _quality_values(baseline).get("labelled_accuracy")
+    if accuracy is not None:
+        shown = f"labelled accuracy {accuracy:.4f}"
+        if baseline_accuracy is not None:
+            shown += f" (baseline {baseline_accuracy:.4f})"
+        notes.append(shown)
     if not variant.qualifies:
-        notes.append(
-            f"outside the quality tolerance ({variant.quality_metric} {variant.quality_value:.4f})"
+        measured = (
+            f"{variant.quality_metric} {variant.quality_value:.4f}"
+            if variant.quality_value is not None
+            else "quality not measured"
         )
+        notes.append(f"outside the quality tolerance ({measured})")
     if saved_wh_per_1k <= 0:
         notes.append("uses no less energy than the baseline here")
     return {
@@ -69,6 +88,9 @@ def _entry(
         "latency_change": _change(variant.latency_ms_p50, baseline.latency_ms_p50),
         "quality_metric": variant.quality_metric,
         "quality_value": variant.quality_value,
+        "quality_extra": extra,
+        "labelled_accuracy": accuracy,
+        "baseline_labelled_accuracy": baseline_accuracy,
         "qualifies": bool(variant.qualifies),
         "grade": grade_of(var_e),
         "size_mb": variant.size_mb,
@@ -79,6 +101,15 @@ def _entry(
         "noisy": bool(variant.noisy),
         "note": "; ".join(notes),
     }
+
+
+def _quality_values(run: RunRecord) -> dict[str, float]:
+    """The run's quality figures (gated metric, extras, labelled accuracy), if readable."""
+    try:
+        values = json.loads(run.quality_json or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
 
 
 def _change(new: float | None, old: float | None) -> float | None:

@@ -1,0 +1,203 @@
+"""Grading under scheme v1: class boundaries, the achievable grade, and ungraded reasons.
+
+Runs are built directly as `labels.records.RunRecord`, so these tests need no model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+import pytest
+
+from labeler.grading import grade_catalog, grade_runs
+from labels import HardwareRecord, ModelRecord, RunRecord, RunResult, load_scheme
+from labels.scheme import Reference
+
+TASK, HW = "text-classification", "cpu-x86-64"
+E_REF = 2.0  # Wh per 1k inferences at the D/E boundary of the test scheme
+
+
+@pytest.fixture(scope="module")
+def scheme():
+    """Scheme v1 with one reference energy, so grades can be computed."""
+    v1 = load_scheme("v1")
+    references = {(TASK, HW): Reference(TASK, HW, E_REF, "test")}
+    return dataclasses.replace(v1, references=references)
+
+
+def run(variant: str = "baseline", **fields) -> RunRecord:
+    values = {
+        "run_id": f"run-{variant}",
+        "scan_id": "scan-1",
+        "model_id": "org/model",
+        "revision": "rev1",
+        "task": TASK,
+        "hardware_profile": HW,
+        "hardware_fingerprint": "fp",
+        "variant": variant,
+        "tactic": variant,
+        "status": "ok",
+        "energy_method": "estimate",
+        "harness_version": "h1",
+        "scheme_version": "v1",
+        "finished_at": datetime(2026, 11, 1, 12, 0),
+        "energy_wh_per_1k": E_REF,
+        "latency_ms_p50": 10.0,
+        "quality_metric": "top1_agreement",
+        "quality_value": 1.0,
+        "qualifies": True,
+        "size_mb": 100.0,
+    }
+    values.update(fields)
+    return RunRecord(**values)
+
+
+@pytest.mark.parametrize(
+    ("eei", "grade"),
+    [
+        (0.0, "A"),
+        (0.124999, "A"),
+        (0.125, "B"),
+        (0.249999, "B"),
+        (0.25, "C"),
+        (0.499999, "C"),
+        (0.5, "D"),
+        (0.999999, "D"),
+        (1.0, "E"),
+        (1.999999, "E"),
+        (2.0, "F"),
+        (3.999999, "F"),
+        (4.0, "G"),
+        (1000.0, "G"),
+    ],
+)
+def test_scheme_v1_class_boundaries(scheme, eei, grade):
+    assert scheme.grade_for_eei(eei) == grade
+
+
+def test_negative_eei_is_refused(scheme):
+    with pytest.raises(ValueError):
+        scheme.grade_for_eei(-0.1)
+
+
+def test_each_class_step_halves_the_energy(scheme):
+    bounds = [scheme.upper_eei[g] for g in "ABCDEF"]
+    assert all(b / a == 2 for a, b in zip(bounds, bounds[1:], strict=False))
+    assert scheme.upper_eei["D"] == 1.0  # E_ref is the D/E boundary
+
+
+@pytest.mark.parametrize(("energy", "grade"), [(0.2, "A"), (0.25, "B"), (1.0, "D"), (8.0, "G")])
+def test_baseline_grade_from_energy(scheme, energy, grade):
+    label = grade_runs([run(energy_wh_per_1k=energy)], scheme)
+    assert label.grade == grade
+    assert label.eei == pytest.approx(energy / E_REF)
+    assert label.best_variant == "baseline"
+    assert label.best_grade == grade
+    assert label.quality_retained == 1.0
+    assert label.reason is None
+
+
+def test_best_qualifying_variant_is_the_achievable_grade(scheme):
+    runs = [
+        run(energy_wh_per_1k=1.9),  # D
+        run("dynamic-int8", energy_wh_per_1k=0.9, quality_value=0.99),  # C, qualifies
+        run("half", energy_wh_per_1k=1.2, quality_value=0.995),  # qualifies, but costs more
+        run("pruned", energy_wh_per_1k=0.1, quality_value=0.5, qualifies=False),  # cheaper, bad
+        run("compile", status="failed", reason="boom", energy_wh_per_1k=None),
+    ]
+    label = grade_runs(runs, scheme)
+    assert label.grade == "D"
+    assert label.best_variant == "dynamic-int8"
+    assert label.best_grade == "C"
+    assert label.best_energy_wh_per_1k == 0.9
+    assert label.quality_retained == 0.99
+    assert label.quality_metric == "top1_agreement"
+
+
+def test_non_qualifying_cheaper_variant_never_counts(scheme):
+    runs = [
+        run(energy_wh_per_1k=1.0),
+        run("pruned", energy_wh_per_1k=0.01, quality_value=0.2, qualifies=False),
+        run("unknown-quality", energy_wh_per_1k=0.01, quality_value=None, qualifies=None),
+    ]
+    label = grade_runs(runs, scheme)
+    assert label.best_variant == "baseline"
+    assert label.best_grade == label.grade == "D"
+
+
+def test_no_reference_for_task_and_hardware_is_ungraded_with_reason(scheme):
+    label = grade_runs([run(hardware_profile="gpu-h100-80gb")], scheme)
+    assert label.grade is None and label.best_grade is None and label.eei is None
+    assert "no reference energy" in label.reason
+    assert "gpu-h100-80gb" in label.reason
+
+
+@pytest.mark.parametrize("status", ["failed", "skipped"])
+def test_failed_or_skipped_baseline_is_ungraded_with_its_reason(scheme, status):
+    baseline = run(status=status, reason="load error: bad weights", energy_wh_per_1k=None)
+    label = grade_runs([baseline], scheme)
+    assert label.grade is None and label.best_variant is None
+    assert label.reason == f"{status}: load error: bad weights"
+
+
+def test_no_baseline_is_an_error(scheme):
+    with pytest.raises(ValueError, match="baseline"):
+        grade_runs([run("dynamic-int8")], scheme)
+
+
+def test_noisy_baseline_or_best_flags_the_label(scheme):
+    label = grade_runs([run(noisy=True)], scheme)
+    assert label.noisy is True
+
+
+def test_grade_catalog_writes_labels(fresh_catalog, scheme):
+    hw = HardwareRecord("fp", HW, "cpu", "cpu", "Test CPU", 2, 8.0)
+    model = ModelRecord("org/model", "rev1", TASK, "local")
+    broken = ModelRecord("org/broken", "rev1", TASK, "local")
+    fresh_catalog.record_model_results(
+        model,
+        hw,
+        [
+            RunResult(run(energy_wh_per_1k=1.5)),
+            RunResult(run("dynamic-int8", energy_wh_per_1k=0.4)),
+        ],
+    )
+    fresh_catalog.record_model_results(
+        broken,
+        hw,
+        [
+            RunResult(
+                run(
+                    run_id="broken",
+                    model_id="org/broken",
+                    status="failed",
+                    reason="timeout after 5 s",
+                    energy_wh_per_1k=None,
+                )
+            )
+        ],
+    )
+    summary = grade_catalog(fresh_catalog, scheme)
+    assert (summary.graded, summary.ungraded, summary.scheme_version) == (1, 1, "v1")
+    rows = {r["model_id"]: r for r in fresh_catalog.latest_labels()}
+    assert rows["org/model"]["grade"] == "D"
+    assert rows["org/model"]["best_grade"] == "B"
+    assert rows["org/model"]["best_variant"] == "dynamic-int8"
+    assert rows["org/broken"]["grade"] is None
+    assert rows["org/broken"]["reason"] == "failed: timeout after 5 s"
+    recs = json.loads(rows["org/model"]["recommendations_json"])
+    assert recs[0]["tactic"] == "dynamic-int8"
+    grade_catalog(fresh_catalog, scheme)  # grading again replaces, never duplicates
+    assert fresh_catalog.query("SELECT count(*) FROM labels").rows == [(2,)]
+
+
+def test_variants_from_an_older_scan_are_not_mixed_with_a_newer_baseline():
+    from labeler.grading import same_scan_as_baseline
+
+    baseline = run("baseline", scan_id="new")
+    old_variant = run("dynamic-int8", scan_id="old")
+    new_variant = run("prune-global-25", scan_id="new")
+    kept = same_scan_as_baseline([baseline, old_variant, new_variant])
+    assert [r.variant for r in kept] == ["baseline", "prune-global-25"]
