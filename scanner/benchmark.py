@@ -252,11 +252,14 @@ def _measure_variant(
             idle_power_w=idle_power_w,
             sync=sync,
         )
-        outputs = (
-            adapter.outputs(built.model, _cast_batch(quality_batch, built.input_dtype))
-            .detach()
-            .float()
-            .cpu()
+        outputs = torch.cat(
+            [
+                adapter.outputs(built.model, _cast_batch(chunk, built.input_dtype))
+                .detach()
+                .float()
+                .cpu()
+                for chunk in quality_batch.split(batch.inferences)
+            ]
         )
         accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)

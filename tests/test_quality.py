@@ -134,3 +134,19 @@ def test_labelled_accuracy() -> None:
     scores = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0], [0.0, 5.0]])
     assert labelled_accuracy(scores, torch.tensor([0, 1, 1, 1])) == 0.75
     assert labelled_accuracy(scores[:0], torch.tensor([], dtype=torch.long)) == 0.0
+
+
+def test_quality_batch_splits_into_workload_shaped_chunks() -> None:
+    from scanner.tasks.base import Batch
+
+    ids = torch.arange(32 * 4).reshape(32, 4)
+    batch = Batch({"input_ids": ids, "_new_tokens": 16}, 32, "32x4 tokens")
+    chunks = batch.split(8)
+    assert [c.inferences for c in chunks] == [8, 8, 8, 8]
+    assert all(c.kwargs["input_ids"].shape == (8, 4) for c in chunks)
+    assert chunks[0].input_shape == "8x4 tokens"
+    assert chunks[1].kwargs["_new_tokens"] == 16
+    assert torch.equal(torch.cat([c.kwargs["input_ids"] for c in chunks]), ids)
+    assert [c.inferences for c in batch.split(12)] == [12, 12, 8]
+    with pytest.raises(ValueError):
+        batch.split(0)

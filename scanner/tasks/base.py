@@ -50,6 +50,23 @@ class Batch:
     inferences: int
     input_shape: str
 
+    def split(self, size: int) -> list[Batch]:
+        """Consecutive batches of at most `size` items; non-tensor entries are shared."""
+        if size < 1:
+            raise ValueError(f"chunk size must be at least 1, not {size}")
+        chunks: list[Batch] = []
+        for start in range(0, self.inferences, size):
+            stop = min(start + size, self.inferences)
+            kwargs = {
+                k: v[start:stop]
+                if isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == self.inferences
+                else v
+                for k, v in self.kwargs.items()
+            }
+            shape = self.input_shape.replace(str(self.inferences), str(stop - start), 1)
+            chunks.append(Batch(kwargs, stop - start, shape))
+        return chunks
+
     def to(self, device: str) -> Batch:
         moved = {
             k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
@@ -71,10 +88,12 @@ class TaskAdapter(ABC):
         """The scheme's reference workload as one batch of inputs."""
 
     def quality_batch(self, path: Path, model: torch.nn.Module, workload: dict[str, Any]) -> Batch:
-        """Inputs quality is judged on: all reference items, padded only to the longest."""
-        return self.reference_batch(
-            path, model, {**workload, "batch_size": QUALITY_ITEMS, "pad_to_length": False}
-        )
+        """Inputs quality is judged on: all reference items, shaped like the workload.
+
+        The harness runs it in chunks of the workload's batch size, so a variant is judged on
+        exactly the shapes it was measured on (and a compiled model is not recompiled).
+        """
+        return self.reference_batch(path, model, {**workload, "batch_size": QUALITY_ITEMS})
 
     @abstractmethod
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
