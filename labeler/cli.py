@@ -32,6 +32,7 @@ from labeler.cli_options import (
 )
 from labels.catalog import Catalog, CatalogError
 from labels.scheme import DEFAULT_SCHEME_VERSION, SchemeError, load_scheme
+from scanner.library_logs import quiet_library_logs
 
 app = typer.Typer(
     name="labeler",
@@ -40,8 +41,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # long lines (paths, ids) are never broken
+err = Console(stderr=True, soft_wrap=True)
+quiet_library_logs()
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SITE = Path("build/site")
 
@@ -499,12 +501,24 @@ def sql(
         writer.writerow(result.columns)
         writer.writerows(result.rows)
     elif fmt == "table":
-        table = Table(*result.columns)
+        table = Table()
+        for column in result.columns:  # fold, never cut: a query tool must not hide values
+            table.add_column(column, overflow="fold")
         for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        out.print(table)
+            table.add_row(*(_table_cell(v) for v in row))
+        # piped output is not cut to 80 columns: the table keeps its natural width
+        (out if out.is_terminal else Console(width=10_000)).print(table)
     else:
         raise UsageError(f"--format must be table, csv or json, not {fmt!r}")
+
+
+def _table_cell(value: Any) -> str:
+    """Floats to 4 significant digits (--format csv or json gives them whole)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from labeler.recommend import recommendations
+from labeler.recommend import measurably_cheaper, recommendations
 from labels.catalog import Catalog, utc_now
 from labels.records import LabelRecord, RunRecord
 from labels.scheme import Scheme, load_scheme
@@ -91,7 +91,7 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
 
     ranked = recommendations(baseline, variants, not_applicable, grade_of)
     qualifying = [
-        r for r in variants if r.status == "ok" and r.qualifies and r.energy_wh_per_1k is not None
+        r for r in variants if r.status == "ok" and r.qualifies and measurably_cheaper(r, baseline)
     ]
     best = min([baseline, *qualifying], key=lambda r: r.energy_wh_per_1k or float("inf"))
     gate = scheme.quality_gate(baseline.task)

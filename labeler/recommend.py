@@ -3,7 +3,8 @@
 Each entry says what the tactic did on this hardware: energy and latency change against the
 baseline, the quality it kept, its size on disk, what building it cost, and after how many
 inferences that cost is paid back. Variants outside the quality tolerance are listed after
-the qualifying ones and never count toward the achievable grade; tactics that do not apply
+the qualifying ones and never count toward the achievable grade, nor do savings smaller
+than the spread of the measured windows (`measurably_cheaper`); tactics that do not apply
 say why.
 """
 
@@ -29,6 +30,7 @@ def recommendations(
     entries.sort(
         key=lambda e: (
             not e["qualifies"],
+            not e["saving_measurable"],
             e["energy_change"] if e["energy_change"] is not None else math.inf,
         )
     )
@@ -48,6 +50,22 @@ def recommendations(
         for name, reason in sorted(not_applicable.items())
     ]
     return entries + failed + skipped
+
+
+def measurably_cheaper(variant: RunRecord, baseline: RunRecord) -> bool:
+    """True when the variant's saving is larger than the measurement's spread.
+
+    The rule: every measured window of the variant used less energy per inference than every
+    window of the baseline (`energy_wh_per_1k_max` of the variant below `_min` of the
+    baseline). With five windows each, ranges that do not overlap happen by chance once in
+    252 orderings (a one-sided Mann-Whitney U of 0), so a saving that passes is real on
+    that machine. Runs without a spread (a single window) fall back to the medians.
+    """
+    if variant.energy_wh_per_1k is None or baseline.energy_wh_per_1k is None:
+        return False
+    if variant.energy_wh_per_1k_max is None or baseline.energy_wh_per_1k_min is None:
+        return variant.energy_wh_per_1k < baseline.energy_wh_per_1k
+    return variant.energy_wh_per_1k_max < baseline.energy_wh_per_1k_min
 
 
 def _entry(
@@ -77,8 +95,11 @@ def _entry(
             else "quality not measured"
         )
         notes.append(f"outside the quality tolerance ({measured})")
+    measurable = measurably_cheaper(variant, baseline)
     if saved_wh_per_1k <= 0:
         notes.append("uses no less energy than the baseline here")
+    elif not measurable:
+        notes.append("saving within the spread of the measured windows: not counted")
     return {
         "tactic": variant.tactic,
         "variant": variant.variant,
@@ -92,6 +113,7 @@ def _entry(
         "labelled_accuracy": accuracy,
         "baseline_labelled_accuracy": baseline_accuracy,
         "qualifies": bool(variant.qualifies),
+        "saving_measurable": measurable,
         "grade": grade_of(var_e),
         "size_mb": variant.size_mb,
         "size_change": _change(variant.size_mb, baseline.size_mb),
@@ -123,7 +145,7 @@ def headline(label: dict[str, Any]) -> str:
     grade = label.get("grade") or "ungraded"
     best = label.get("best_variant")
     if not best or best == "baseline":
-        return f"{grade}: no tactic saved energy within the quality tolerance"
+        return f"{grade}: no tactic measurably saved energy within the quality tolerance"
     base_e, best_e = label.get("energy_wh_per_1k"), label.get("best_energy_wh_per_1k")
     change = _change(best_e, base_e)
     quality = label.get("quality_retained")

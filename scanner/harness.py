@@ -56,10 +56,12 @@ class Protocol:
         """Defaults for `device` ("cpu", "cuda", "cuda:N"); None overrides are ignored."""
         # CPU: one warm-up call builds the oneDNN primitives for the fixed input shape; a
         # second one only costs time (seconds per call for a small model on 2 busy cores).
+        # 2 s windows: on a shared 2-core machine, speed drifts over seconds; with 1 s windows
+        # five repeats of MiniLM varied by CV 0.10-0.24, with 2 s windows by 0.04-0.05.
         base = (
             cls(warmup_s=1.0, window_s=5.0, idle_s=3.0, cooldown_s=2.0)
             if device.startswith("cuda")
-            else cls(warmup_iterations=1)
+            else cls(warmup_iterations=1, window_s=2.0)
         )
         values = {**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
         return cls(**values)

@@ -18,6 +18,9 @@ def main(argv: list[str]) -> int:
     die_with_parent()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from scanner.library_logs import quiet_library_logs
+
+    quiet_library_logs()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()

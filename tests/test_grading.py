@@ -201,3 +201,31 @@ def test_variants_from_an_older_scan_are_not_mixed_with_a_newer_baseline():
     new_variant = run("prune-global-25", scan_id="new")
     kept = same_scan_as_baseline([baseline, old_variant, new_variant])
     assert [r.variant for r in kept] == ["baseline", "prune-global-25"]
+
+
+def test_a_saving_inside_the_window_spread_does_not_count(scheme):
+    """Masked pruning 'saving' 5 % while windows overlap is noise, not an achievable grade."""
+    baseline = run(energy_wh_per_1k=1.0, energy_wh_per_1k_min=0.95, energy_wh_per_1k_max=1.08)
+    overlapping = run(
+        "prune-global-25",
+        energy_wh_per_1k=0.97,
+        energy_wh_per_1k_min=0.9,
+        energy_wh_per_1k_max=1.02,
+    )
+    label = grade_runs([baseline, overlapping], scheme)
+    assert label.best_variant == "baseline"
+    recs = json.loads(label.recommendations_json)
+    assert recs[0]["saving_measurable"] is False
+    assert "within the spread" in recs[0]["note"]
+
+    separate = run(
+        "dynamic-int8",
+        energy_wh_per_1k=0.6,
+        energy_wh_per_1k_min=0.55,
+        energy_wh_per_1k_max=0.65,
+    )
+    label = grade_runs([baseline, overlapping, separate], scheme)
+    assert label.best_variant == "dynamic-int8"
+    recs = json.loads(label.recommendations_json)
+    assert [r["variant"] for r in recs[:2]] == ["dynamic-int8", "prune-global-25"]
+    assert recs[0]["saving_measurable"] is True

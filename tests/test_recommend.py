@@ -91,4 +91,4 @@ def test_headline():
         "quality_metric": "top1_agreement",
     }
     assert headline(label) == "C → A with dynamic-int8, −41 % energy, 99.6 % top1 agreement"
-    assert "no tactic saved" in headline({"grade": "D", "best_variant": "baseline"})
+    assert "no tactic measurably saved" in headline({"grade": "D", "best_variant": "baseline"})

@@ -133,7 +133,15 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
     tmp = path.with_name(path.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp, safe_serialization=True)
+    from transformers.utils import logging as hf_logging
+
+    bars_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a bar per tiny file is noise in the demo's output
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+    finally:
+        if bars_on:
+            hf_logging.enable_progress_bar()
     if "bert" in model_id:
         _write_tokenizer(tmp)
     (tmp / "README.md").write_text(

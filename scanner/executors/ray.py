@@ -44,6 +44,9 @@ def benchmark_job_json(job_json: str) -> str:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a task never reaches the Hub
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from labels.scheme import load_scheme
+    from scanner.library_logs import quiet_library_logs
+
+    quiet_library_logs()
     from scanner.benchmark import benchmark_model
     from scanner.jobs import benchmark_to_json, job_from_json
 
