@@ -56,12 +56,15 @@ def take_screenshots(site_dir: Path, out_dir: Path, *, width_px: int = 1280) -> 
 
 
 def _best_model_page(site_dir: Path) -> Path | None:
-    """The page of the index's first row (the best grade), else any model page."""
+    """The first model in the index's order (the best grade), preferring a real model over a
+    synthetic one; else any model page."""
     import re
 
     index = (site_dir / "index.html").read_text(encoding="utf-8")
-    match = re.search(r'<td class="model"><a href="(models/[^"]+\.html)">', index)
-    if match and (site_dir / match.group(1)).is_file():
-        return site_dir / match.group(1)
+    found = re.findall(r'<td class="model"><a href="(models/[^"]+\.html)">', index)
+    found = [href for href in found if (site_dir / href).is_file()]
+    real = [href for href in found if not href.startswith("models/synthetic--")]
+    if real or found:
+        return site_dir / (real or found)[0]
     pages = sorted((site_dir / "models").glob("*.html"))
     return pages[0] if pages else None

@@ -195,6 +195,30 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m002_paired_windows(con: duckdb.DuckDBPyConnection) -> None:
+    """Harness 2 measures each variant in windows interleaved with baseline windows."""
+    con.execute("ALTER TABLE runs ADD COLUMN paired_baseline_wh_per_1k DOUBLE")
+    con.execute("ALTER TABLE runs ADD COLUMN paired_energy_ratio DOUBLE")
+    con.execute("ALTER TABLE runs ADD COLUMN paired_latency_ratio DOUBLE")
+    con.execute("ALTER TABLE runs ADD COLUMN paired_cheaper_windows INTEGER")
+    con.execute(
+        "ALTER TABLE measurements ADD COLUMN paired_baseline BOOLEAN NOT NULL DEFAULT false"
+    )
+    # views list `r.*`: bind them again so they show the new columns
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

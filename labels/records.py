@@ -95,6 +95,11 @@ class RunRecord:
     size_mb: float | None = None
     notes: str | None = None
     provenance_json: str = "{}"
+    # Variants only: the windows were interleaved with baseline windows (harness 2).
+    paired_baseline_wh_per_1k: float | None = None  # median of those baseline windows
+    paired_energy_ratio: float | None = None  # median over pairs of variant / baseline
+    paired_latency_ratio: float | None = None  # the same for the windows' median latency
+    paired_cheaper_windows: int | None = None  # pairs in which the variant used less
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class WindowRecord:
     energy_method: str
     temperature_c: float | None = None
     sm_clock_mhz: float | None = None
+    paired_baseline: bool = False  # a baseline window interleaved with a variant's windows
 
 
 @dataclass(frozen=True)

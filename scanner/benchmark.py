@@ -25,7 +25,16 @@ import torch
 
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.scheme import Scheme
-from scanner.harness import HARNESS_VERSION, J_PER_WH, Measurement, Protocol, run_windows
+from scanner.harness import (
+    HARNESS_VERSION,
+    J_PER_WH,
+    Measurement,
+    PairedMeasurement,
+    Protocol,
+    Window,
+    run_paired_windows,
+    run_windows,
+)
 from scanner.meters.base import EnergyMeter, MeterUnavailable
 from scanner.tactics.base import Tactic, TacticContext, get_tactic
 from scanner.tasks.base import Batch, ModelLoadError, TaskAdapter, UnsupportedTask
@@ -244,14 +253,29 @@ def _measure_variant(
         build_s = time.perf_counter() - build_t0
         build_reading = meter.stop()
 
-        measurement = run_windows(
-            functools.partial(adapter.run, built.model, variant_batch),
-            meter,
-            inferences_per_call=batch.inferences,
-            protocol=protocol,
-            idle_power_w=idle_power_w,
-            sync=sync,
-        )
+        variant_call = functools.partial(adapter.run, built.model, variant_batch)
+        paired: PairedMeasurement | None = None
+        if tactic.name == "baseline":
+            measurement = run_windows(
+                variant_call,
+                meter,
+                inferences_per_call=batch.inferences,
+                protocol=protocol,
+                idle_power_w=idle_power_w,
+                sync=sync,
+            )
+        else:  # interleaved with the baseline, so drift cannot pass for a saving
+            paired = run_paired_windows(
+                variant_call,
+                functools.partial(adapter.run, model, batch),
+                meter,
+                variant_inferences_per_call=batch.inferences,
+                baseline_inferences_per_call=batch.inferences,
+                protocol=protocol,
+                idle_power_w=idle_power_w,
+                sync=sync,
+            )
+            measurement = paired.variant
         outputs = torch.cat(
             [
                 adapter.outputs(built.model, _cast_batch(chunk, built.input_dtype))
@@ -299,8 +323,16 @@ def _measure_variant(
         size_mb=_state_dict_mb(built.model),
         notes=notes or None,
         energy_method=meter.method,
+        paired_baseline_wh_per_1k=paired.baseline.energy_wh_per_1k if paired else None,
+        paired_energy_ratio=paired.energy_ratio if paired else None,
+        paired_latency_ratio=paired.latency_ratio if paired else None,
+        paired_cheaper_windows=paired.cheaper_pairs if paired else None,
     )
-    windows = _window_records(run.run_id, measurement, meter.method)
+    windows = (
+        _paired_window_records(run.run_id, paired, meter.method)
+        if paired
+        else _window_records(run.run_id, measurement, meter.method)
+    )
     del built, candidate
     return RunResult(run, windows), outputs
 
@@ -382,25 +414,40 @@ def _record_factory(
 
 
 def _window_records(run_id: str, measurement: Measurement, method: str) -> list[WindowRecord]:
+    return [_window_record(run_id, i, w, method) for i, w in enumerate(measurement.windows)]
+
+
+def _paired_window_records(
+    run_id: str, paired: PairedMeasurement, method: str
+) -> list[WindowRecord]:
+    """Both roles' windows, numbered in the order they were measured."""
+    pending = {"variant": iter(paired.variant.windows), "baseline": iter(paired.baseline.windows)}
     return [
-        WindowRecord(
-            run_id=run_id,
-            window_index=i,
-            duration_s=w.duration_s,
-            iterations=w.iterations,
-            inferences=w.inferences,
-            energy_j=w.energy_j,
-            idle_energy_j=w.idle_energy_j,
-            energy_wh_per_1k=w.energy_wh_per_1k,
-            energy_wh_per_1k_net=w.energy_wh_per_1k_net,
-            latency_ms_p50=w.latency_ms_p50,
-            power_w=w.power_w,
-            energy_method=method,
-            temperature_c=w.temperature_c,
-            sm_clock_mhz=w.sm_clock_mhz,
-        )
-        for i, w in enumerate(measurement.windows)
+        _window_record(run_id, i, next(pending[role]), method, role == "baseline")
+        for i, role in enumerate(paired.order)
     ]
+
+
+def _window_record(
+    run_id: str, index: int, w: Window, method: str, paired_baseline: bool = False
+) -> WindowRecord:
+    return WindowRecord(
+        run_id=run_id,
+        window_index=index,
+        duration_s=w.duration_s,
+        iterations=w.iterations,
+        inferences=w.inferences,
+        energy_j=w.energy_j,
+        idle_energy_j=w.idle_energy_j,
+        energy_wh_per_1k=w.energy_wh_per_1k,
+        energy_wh_per_1k_net=w.energy_wh_per_1k_net,
+        latency_ms_p50=w.latency_ms_p50,
+        power_w=w.power_w,
+        energy_method=method,
+        temperature_c=w.temperature_c,
+        sm_clock_mhz=w.sm_clock_mhz,
+        paired_baseline=paired_baseline,
+    )
 
 
 def _with(run: RunRecord, **changes: Any) -> RunRecord:

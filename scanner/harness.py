@@ -20,7 +20,7 @@ from typing import Any
 
 from scanner.meters.base import EnergyMeter
 
-HARNESS_VERSION = "1"
+HARNESS_VERSION = "2"  # 2: variants measured in windows interleaved with the baseline
 J_PER_WH = 3600.0
 
 
@@ -205,28 +205,132 @@ def run_windows(
     windows: list[Window] = []
     all_latencies: list[float] = []
     for index in range(protocol.windows):
-        sync()
-        meter.start()
-        latencies = repeat_until(call, sync, protocol.window_s, protocol.window_iterations, clock)
-        sync()
-        reading = meter.stop()
-        iterations = len(latencies)
-        windows.append(
-            Window(
-                duration_s=reading.duration_s,
-                iterations=iterations,
-                inferences=iterations * inferences_per_call,
-                energy_j=reading.energy_j,
-                idle_energy_j=idle_power_w * reading.duration_s,
-                latency_ms_p50=percentile(latencies, 50),
-                temperature_c=reading.temperature_c,
-                sm_clock_mhz=reading.sm_clock_mhz,
-            )
+        window, latencies = measure_window(
+            call, meter, inferences_per_call, protocol, idle_power_w, sync, clock
         )
+        windows.append(window)
         all_latencies.extend(latencies)
         if on_window:
             on_window(index)
     return Measurement(windows, idle_power_w, all_latencies, protocol.noisy_cv)
+
+
+def measure_window(
+    call: Callable[[], Any],
+    meter: EnergyMeter,
+    inferences_per_call: int,
+    protocol: Protocol,
+    idle_power_w: float,
+    sync: Callable[[], None] = lambda: None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[Window, list[float]]:
+    """One metered window of `call`, and the latency of each call in it (ms)."""
+    sync()
+    meter.start()
+    latencies = repeat_until(call, sync, protocol.window_s, protocol.window_iterations, clock)
+    sync()
+    reading = meter.stop()
+    iterations = len(latencies)
+    window = Window(
+        duration_s=reading.duration_s,
+        iterations=iterations,
+        inferences=iterations * inferences_per_call,
+        energy_j=reading.energy_j,
+        idle_energy_j=max(idle_power_w, 0.0) * reading.duration_s,
+        latency_ms_p50=percentile(latencies, 50),
+        temperature_c=reading.temperature_c,
+        sm_clock_mhz=reading.sm_clock_mhz,
+    )
+    return window, latencies
+
+
+@dataclass(frozen=True)
+class PairedMeasurement:
+    """A variant measured in windows interleaved with windows of the baseline.
+
+    A shared machine drifts: its speed changes over seconds, so a variant measured a minute
+    after the baseline can look cheaper or dearer for no reason of its own. Interleaving
+    (baseline, variant, variant, baseline, ...) puts each variant window next to a baseline
+    window taken under the same conditions; the comparison uses those pairs.
+    """
+
+    variant: Measurement
+    baseline: Measurement
+    order: list[str]  # "baseline" | "variant", in the order the windows were measured
+
+    def _ratios(self) -> list[float]:
+        return [
+            v.energy_wh_per_1k / b.energy_wh_per_1k
+            for v, b in zip(self.variant.windows, self.baseline.windows, strict=True)
+            if b.energy_wh_per_1k > 0
+        ]
+
+    @property
+    def energy_ratio(self) -> float | None:
+        """Median over pairs of variant energy / baseline energy (None if none measurable)."""
+        ratios = self._ratios()
+        return statistics.median(ratios) if ratios else None
+
+    @property
+    def latency_ratio(self) -> float | None:
+        """Median over pairs of the windows' median latency, variant / baseline."""
+        ratios = [
+            v.latency_ms_p50 / b.latency_ms_p50
+            for v, b in zip(self.variant.windows, self.baseline.windows, strict=True)
+            if b.latency_ms_p50 > 0
+        ]
+        return statistics.median(ratios) if ratios else None
+
+    @property
+    def cheaper_pairs(self) -> int:
+        """Pairs in which the variant's window used less energy per inference."""
+        return sum(1 for r in self._ratios() if r < 1.0)
+
+
+def run_paired_windows(
+    variant_call: Callable[[], Any],
+    baseline_call: Callable[[], Any],
+    meter: EnergyMeter,
+    *,
+    variant_inferences_per_call: int,
+    baseline_inferences_per_call: int,
+    protocol: Protocol,
+    idle_power_w: float,
+    sync: Callable[[], None] = lambda: None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> PairedMeasurement:
+    """Warm up both, then `protocol.windows` pairs in ABBA order (cancels a linear drift)."""
+    if variant_inferences_per_call <= 0 or baseline_inferences_per_call <= 0:
+        raise ValueError("inferences_per_call must be positive")
+    idle_power_w = max(idle_power_w, 0.0)
+    repeat_until(variant_call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
+    repeat_until(baseline_call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
+    calls = {
+        "variant": (variant_call, variant_inferences_per_call),
+        "baseline": (baseline_call, baseline_inferences_per_call),
+    }
+    windows: dict[str, list[Window]] = {"variant": [], "baseline": []}
+    latencies: dict[str, list[float]] = {"variant": [], "baseline": []}
+    order: list[str] = []
+    for index in range(protocol.windows):
+        pair = ("baseline", "variant") if index % 2 == 0 else ("variant", "baseline")
+        for role in pair:
+            call, inferences = calls[role]
+            window, lat = measure_window(
+                call, meter, inferences, protocol, idle_power_w, sync, clock
+            )
+            windows[role].append(window)
+            latencies[role].extend(lat)
+            order.append(role)
+    return PairedMeasurement(
+        variant=Measurement(
+            windows["variant"], idle_power_w, latencies["variant"], protocol.noisy_cv
+        ),
+        baseline=Measurement(
+            windows["baseline"], idle_power_w, latencies["baseline"], protocol.noisy_cv
+        ),
+        order=order,
+    )
 
 
 def repeat_until(

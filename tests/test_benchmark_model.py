@@ -108,6 +108,24 @@ def test_one_run_per_applicable_tactic_and_reasons_for_the_rest(
     assert provenance["not_applicable"] == result.not_applicable
 
 
+def test_variants_are_measured_in_windows_paired_with_the_baseline(
+    measured: ModelBenchmark,
+) -> None:
+    for result in measured.results:
+        run, windows = result.run, result.windows
+        if run.status != "ok":
+            continue
+        roles = [w.paired_baseline for w in windows]
+        assert [w.window_index for w in windows] == list(range(len(windows)))
+        if run.variant == "baseline":
+            assert run.paired_energy_ratio is None and not any(roles)
+            continue
+        assert roles.count(True) == roles.count(False) == run.windows
+        assert run.paired_baseline_wh_per_1k > 0
+        assert run.paired_energy_ratio > 0 and run.paired_latency_ratio > 0
+        assert 0 <= run.paired_cheaper_windows <= run.windows
+
+
 @pytest.mark.parametrize("minimum", [0.0, 1.01])
 def test_qualifies_follows_the_schemes_gate(tiny_model: Path, minimum: float) -> None:
     scheme = load_scheme("v1")

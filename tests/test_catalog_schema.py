@@ -31,11 +31,13 @@ TABLES = {
         "energy_wh_per_1k_max", "energy_cv", "noisy", "latency_ms_p50", "latency_ms_p95",
         "peak_mem_mb", "idle_power_w", "quality_metric", "quality_value", "quality_json",
         "qualifies", "build_s", "build_energy_wh", "size_mb", "notes", "provenance_json",
+        "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
+        "paired_cheaper_windows",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
         "idle_energy_j", "energy_wh_per_1k", "energy_wh_per_1k_net", "latency_ms_p50",
-        "power_w", "energy_method", "temperature_c", "sm_clock_mhz",
+        "power_w", "energy_method", "temperature_c", "sm_clock_mhz", "paired_baseline",
     ],
     "labels": [
         "model_id", "revision", "task", "hardware", "scheme_version", "grade", "eei",

@@ -229,3 +229,31 @@ def test_a_saving_inside_the_window_spread_does_not_count(scheme):
     recs = json.loads(label.recommendations_json)
     assert [r["variant"] for r in recs[:2]] == ["dynamic-int8", "prune-global-25"]
     assert recs[0]["saving_measurable"] is True
+
+
+def test_paired_windows_decide_the_saving_and_the_achievable_energy(scheme):
+    baseline = run(energy_wh_per_1k=1.0, windows=5)
+    # the variant's own median looks 30 % cheaper, but it won only 3 of 5 pairs: drift
+    lucky = run(
+        "prune-local-25",
+        energy_wh_per_1k=0.7,
+        windows=5,
+        paired_energy_ratio=0.97,
+        paired_cheaper_windows=3,
+    )
+    # measured while the machine was slow, but cheaper than the baseline in every pair
+    real = run(
+        "dynamic-int8",
+        energy_wh_per_1k=1.1,
+        windows=5,
+        paired_energy_ratio=0.6,
+        paired_cheaper_windows=5,
+    )
+    label = grade_runs([baseline, lucky, real], scheme)
+    assert label.best_variant == "dynamic-int8"
+    assert label.best_energy_wh_per_1k == pytest.approx(0.6)  # baseline x paired ratio
+    recs = {r["variant"]: r for r in json.loads(label.recommendations_json)}
+    assert recs["dynamic-int8"]["energy_change"] == pytest.approx(-0.4)
+    assert recs["dynamic-int8"]["measured_energy_wh_per_1k"] == 1.1
+    assert recs["prune-local-25"]["saving_measurable"] is False
+    assert "only some of the windows" in recs["prune-local-25"]["note"]

@@ -15,6 +15,7 @@ from scanner.harness import (
     measure_idle_power_w,
     percentile,
     repeat_until,
+    run_paired_windows,
     run_windows,
 )
 from scanner.meters.fake import FakeMeter
@@ -251,3 +252,70 @@ def test_protocol_defaults_per_device_and_overrides() -> None:
 def test_protocol_rejects_impossible_settings(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Protocol(**bad)
+
+
+class DriftingMachine:
+    """A fake clock on a machine that slows down as time passes, as a shared host can."""
+
+    def __init__(self, drift_per_s: float) -> None:
+        self.now_s = 0.0
+        self.drift_per_s = drift_per_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def model(self, seconds_per_call: float):
+        def call() -> None:
+            self.now_s += seconds_per_call * (1.0 + self.drift_per_s * self.now_s)
+
+        return call
+
+
+def test_paired_windows_see_a_real_saving_that_drift_hides_from_sequential_windows() -> None:
+    machine = DriftingMachine(drift_per_s=0.05)
+    meter = FakeMeter(power_w=40.0, idle_w=0.0, clock=machine)
+    protocol = Protocol(
+        warmup_s=0, warmup_iterations=0, window_s=1.0, window_iterations=1, windows=5
+    )
+    baseline, variant = machine.model(0.1), machine.model(0.08)  # the variant saves 20 %
+
+    paired = run_paired_windows(
+        variant,
+        baseline,
+        meter,
+        variant_inferences_per_call=8,
+        baseline_inferences_per_call=8,
+        protocol=protocol,
+        idle_power_w=0.0,
+        clock=machine,
+    )
+    assert paired.order == ["baseline", "variant", "variant", "baseline"] * 2 + [
+        "baseline",
+        "variant",
+    ]
+    assert len(paired.variant.windows) == len(paired.baseline.windows) == 5
+    assert paired.cheaper_pairs == 5
+    assert paired.energy_ratio == pytest.approx(0.8, rel=0.1)
+    assert paired.latency_ratio == pytest.approx(0.8, rel=0.1)
+
+    # the same two models measured one after the other: the slowdown eats the saving
+    first = run_windows(
+        baseline, meter, inferences_per_call=8, protocol=protocol, idle_power_w=0.0, clock=machine
+    )
+    second = run_windows(
+        variant, meter, inferences_per_call=8, protocol=protocol, idle_power_w=0.0, clock=machine
+    )
+    assert second.energy_wh_per_1k / first.energy_wh_per_1k > 0.9
+
+
+def test_paired_windows_refuse_zero_inferences() -> None:
+    with pytest.raises(ValueError):
+        run_paired_windows(
+            lambda: None,
+            lambda: None,
+            FakeMeter(power_w=1.0),
+            variant_inferences_per_call=0,
+            baseline_inferences_per_call=8,
+            protocol=Protocol(),
+            idle_power_w=0.0,
+        )
