@@ -84,7 +84,12 @@ def record_as_measured(catalog: Catalog, refs: list[ModelRef], hardware: Hardwar
 def run_benchmark(model_count: int, page_size: int) -> dict[str, float | int]:
     hub = LoopbackHub(page_size=page_size)
     os.environ["HF_ENDPOINT"] = hub.endpoint
+    # the listing goes to the loopback Hub only, so offline mode (read once, at import, by
+    # huggingface_hub) is lifted for this process
     os.environ.pop("HF_HUB_OFFLINE", None)
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = False
     hardware = detect_hardware("cpu")
     try:
         hub.add_synthetic_models(model_count, pipeline_tag=TASK)
