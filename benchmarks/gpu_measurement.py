@@ -68,20 +68,6 @@ class CounterAndPowerMeter(EnergyMeter):
         self.power.close()
 
 
-def _cast(batch: Any, dtype: Any) -> Any:
-    import torch
-
-    from scanner.tasks.base import Batch
-
-    if dtype is None:
-        return batch
-    kwargs = {
-        k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
-        for k, v in batch.kwargs.items()
-    }
-    return Batch(kwargs, batch.inferences, batch.input_shape)
-
-
 def measure_variant(
     name: str,
     model: Any,
@@ -188,7 +174,7 @@ def measure_model(
                     variant, variant_batch = model, batch
                 else:
                     built = get_tactic("fp16").build(copy.deepcopy(model), ctx)
-                    variant, variant_batch = built.model, _cast(batch, built.input_dtype)
+                    variant, variant_batch = built.model, batch.cast(built.input_dtype)
                 result["variants"][name] = measure_variant(
                     name, variant, adapter, variant_batch, meter, protocol, result["idle_power_w"]
                 )

@@ -246,7 +246,7 @@ def _measure_variant(
         meter.start()
         build_t0 = time.perf_counter()
         built = tactic.build(candidate, ctx)
-        variant_batch = _cast_batch(batch, built.input_dtype)
+        variant_batch = batch.cast(built.input_dtype)
         if tactic.name == "compile":
             adapter.run(built.model, variant_batch)  # compilation happens here
         sync()
@@ -278,10 +278,7 @@ def _measure_variant(
             measurement = paired.variant
         outputs = torch.cat(
             [
-                adapter.outputs(built.model, _cast_batch(chunk, built.input_dtype))
-                .detach()
-                .float()
-                .cpu()
+                adapter.outputs(built.model, chunk.cast(built.input_dtype)).detach().float().cpu()
                 for chunk in quality_batch.split(batch.inferences)
             ]
         )
@@ -365,7 +362,7 @@ def _labelled_accuracy(adapter: TaskAdapter, built: Any, labelled: LabelledEval)
 
     logits = torch.cat(
         [
-            adapter.outputs(built.model, _cast_batch(b, built.input_dtype)).float().cpu()
+            adapter.outputs(built.model, b.cast(built.input_dtype)).float().cpu()
             for b in labelled.batches
         ]
     )
@@ -454,16 +451,6 @@ def _with(run: RunRecord, **changes: Any) -> RunRecord:
     from dataclasses import replace
 
     return replace(run, **changes)
-
-
-def _cast_batch(batch: Batch, dtype: torch.dtype | None) -> Batch:
-    if dtype is None:
-        return batch
-    kwargs = {
-        k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
-        for k, v in batch.kwargs.items()
-    }
-    return Batch(kwargs, batch.inferences, batch.input_shape)
 
 
 def _sync_for(device: str) -> Callable[[], None]:

@@ -258,33 +258,30 @@ class PairedMeasurement:
     baseline: Measurement
     order: list[str]  # "baseline" | "variant", in the order the windows were measured
 
-    def _ratios(self) -> list[float]:
+    def _ratios(self, value: Callable[[Window], float]) -> list[float]:
+        """Variant / baseline of `value` for each pair whose baseline value is positive."""
         return [
-            v.energy_wh_per_1k / b.energy_wh_per_1k
+            value(v) / value(b)
             for v, b in zip(self.variant.windows, self.baseline.windows, strict=True)
-            if b.energy_wh_per_1k > 0
+            if value(b) > 0
         ]
 
     @property
     def energy_ratio(self) -> float | None:
         """Median over pairs of variant energy / baseline energy (None if none measurable)."""
-        ratios = self._ratios()
+        ratios = self._ratios(lambda w: w.energy_wh_per_1k)
         return statistics.median(ratios) if ratios else None
 
     @property
     def latency_ratio(self) -> float | None:
         """Median over pairs of the windows' median latency, variant / baseline."""
-        ratios = [
-            v.latency_ms_p50 / b.latency_ms_p50
-            for v, b in zip(self.variant.windows, self.baseline.windows, strict=True)
-            if b.latency_ms_p50 > 0
-        ]
+        ratios = self._ratios(lambda w: w.latency_ms_p50)
         return statistics.median(ratios) if ratios else None
 
     @property
     def cheaper_pairs(self) -> int:
         """Pairs in which the variant's window used less energy per inference."""
-        return sum(1 for r in self._ratios() if r < 1.0)
+        return sum(1 for r in self._ratios(lambda w: w.energy_wh_per_1k) if r < 1.0)
 
 
 def run_paired_windows(

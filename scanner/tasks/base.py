@@ -67,6 +67,16 @@ class Batch:
             chunks.append(Batch(kwargs, stop - start, shape))
         return chunks
 
+    def cast(self, dtype: torch.dtype | None) -> Batch:
+        """Floating-point inputs (pixels) cast to `dtype`, for a half-precision variant."""
+        if dtype is None:
+            return self
+        kwargs = {
+            k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for k, v in self.kwargs.items()
+        }
+        return Batch(kwargs, self.inferences, self.input_shape)
+
     def to(self, device: str) -> Batch:
         moved = {
             k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
