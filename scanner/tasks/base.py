@@ -86,10 +86,13 @@ class Batch:
 
 class TaskAdapter(ABC):
     task: str = ""
+    auto_class: str = ""  # the transformers Auto class that loads the task's models
 
-    @abstractmethod
     def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
         """Load the model from a local directory, never running repository code."""
+        import transformers
+
+        return load_pretrained(getattr(transformers, self.auto_class), path, device, allow_pickle)
 
     @abstractmethod
     def reference_batch(
@@ -122,6 +125,19 @@ class TaskAdapter(ABC):
     ) -> list[Batch]:
         """Labelled texts as batches whose `outputs` are class logits (`--eval-data`)."""
         raise UnsupportedTask(f"labelled accuracy is not defined for {self.task} here")
+
+
+class TextBatchAdapter(TaskAdapter):
+    """Text tasks whose workload is `batch_size` sentences of `sequence_length` tokens."""
+
+    def reference_batch(
+        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
+    ) -> Batch:
+        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
+        kwargs, _ = tokenize_reference(
+            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
+        )
+        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
 
 
 _ADAPTERS: dict[str, type[TaskAdapter]] = {}

@@ -6,38 +6,20 @@ baseline's, and the Spearman correlation of the pairwise similarity matrices.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import torch
 
 from scanner.tasks.base import (
     Batch,
     QualityResult,
-    TaskAdapter,
-    load_pretrained,
+    TextBatchAdapter,
     register,
-    tokenize_reference,
 )
 
 
 @register
-class FeatureExtraction(TaskAdapter):
+class FeatureExtraction(TextBatchAdapter):
     task = "feature-extraction"
-
-    def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
-        from transformers import AutoModel
-
-        return load_pretrained(AutoModel, path, device, allow_pickle)
-
-    def reference_batch(
-        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
-    ) -> Batch:
-        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
-        kwargs, _ = tokenize_reference(
-            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
-        )
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
+    auto_class = "AutoModel"
 
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         hidden = model(**batch.kwargs).last_hidden_state

@@ -16,7 +16,6 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    load_pretrained,
     register,
     top1_quality,
 )
@@ -25,11 +24,7 @@ from scanner.tasks.base import (
 @register
 class ImageClassification(TaskAdapter):
     task = "image-classification"
-
-    def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
-        from transformers import AutoModelForImageClassification
-
-        return load_pretrained(AutoModelForImageClassification, path, device, allow_pickle)
+    auto_class = "AutoModelForImageClassification"
 
     def reference_batch(
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]

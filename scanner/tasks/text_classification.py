@@ -10,31 +10,16 @@ import torch
 from scanner.tasks.base import (
     Batch,
     QualityResult,
-    TaskAdapter,
-    load_pretrained,
+    TextBatchAdapter,
     register,
-    tokenize_reference,
     top1_quality,
 )
 
 
 @register
-class TextClassification(TaskAdapter):
+class TextClassification(TextBatchAdapter):
     task = "text-classification"
-
-    def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
-        from transformers import AutoModelForSequenceClassification
-
-        return load_pretrained(AutoModelForSequenceClassification, path, device, allow_pickle)
-
-    def reference_batch(
-        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
-    ) -> Batch:
-        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
-        kwargs, _ = tokenize_reference(
-            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
-        )
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
+    auto_class = "AutoModelForSequenceClassification"
 
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return model(**batch.kwargs).logits

@@ -16,7 +16,6 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    load_pretrained,
     register,
     tokenize_reference,
 )
@@ -25,11 +24,7 @@ from scanner.tasks.base import (
 @register
 class TextGeneration(TaskAdapter):
     task = "text-generation"
-
-    def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
-        from transformers import AutoModelForCausalLM
-
-        return load_pretrained(AutoModelForCausalLM, path, device, allow_pickle)
+    auto_class = "AutoModelForCausalLM"
 
     def reference_batch(
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
