@@ -15,7 +15,8 @@ huggingface_hub 2.x calls when listing and downloading models, with the headers 
 
 Models are registered from Python (`add_model`), faults injected per path prefix (`inject`),
 and `add_synthetic_models` lists thousands of generated models for scale tests.
-Use it through the `loopback_hub` fixture: `loopback_hub = hub_server.loopback_hub` in a
+Use it through the `loopback_hub` fixture (and `tiny_bert_files`, the files of a tiny real
+model to serve): `loopback_hub = hub_server.loopback_hub` in a
 test module, then take `loopback_hub` as an argument.
 """
 
@@ -673,6 +674,23 @@ class _RecordingTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The files of a real, tiny BERT classifier (config.json, model.safetensors), to serve."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        vocab_size=100,
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
 
 @pytest.fixture

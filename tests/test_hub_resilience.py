@@ -13,24 +13,9 @@ from tests import hub_server
 from tests.hub_server import LoopbackHub
 
 loopback_hub = hub_server.loopback_hub
+tiny_bert_files = hub_server.tiny_bert_files
 
 TASK = "text-classification"
-
-
-@pytest.fixture(scope="module")
-def tiny_bert_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    from transformers import BertConfig, BertForSequenceClassification
-
-    config = BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        vocab_size=100,
-    )
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    BertForSequenceClassification(config).save_pretrained(folder)
-    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
 
 @pytest.fixture
