@@ -12,11 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from labeler.recommend import (
-    achievable_energy_wh_per_1k,
-    measurably_cheaper,
-    recommendations,
-)
+from labeler.recommend import recommendations
 from labels.catalog import Catalog, utc_now
 from labels.records import LabelRecord, RunRecord
 from labels.scheme import Scheme, load_scheme
@@ -94,24 +90,20 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
         return scheme.grade_for_eei(energy_wh_per_1k / reference.energy_wh_per_1k)
 
     ranked = recommendations(baseline, variants, not_applicable, grade_of)
-    qualifying = [
-        r for r in variants if r.status == "ok" and r.qualifies and measurably_cheaper(r, baseline)
-    ]
-    energy = {id(r): achievable_energy_wh_per_1k(r, baseline) for r in qualifying}
-    energy[id(baseline)] = baseline.energy_wh_per_1k
-    best = min([baseline, *qualifying], key=lambda r: energy[id(r)] or float("inf"))
-    best_energy = energy[id(best)]
+    # ranked puts qualifying, measurable savings first, the largest first: that is the best
+    best = next((e for e in ranked if e["qualifies"] and e.get("saving_measurable")), None)
+    best_energy = best["energy_wh_per_1k"] if best else baseline.energy_wh_per_1k
     gate = scheme.quality_gate(baseline.task)
     return _replace(
         empty,
         grade=grade_of(baseline.energy_wh_per_1k),
         eei=baseline.energy_wh_per_1k / reference.energy_wh_per_1k if reference else None,
-        best_variant=best.variant,
+        best_variant=best["variant"] if best else baseline.variant,
         best_grade=grade_of(best_energy or 0.0),
         best_energy_wh_per_1k=best_energy,
-        quality_retained=best.quality_value if best is not baseline else 1.0,
+        quality_retained=best["quality_value"] if best else 1.0,
         quality_metric=gate.metric,
-        noisy=bool(baseline.noisy or best.noisy),
+        noisy=bool(baseline.noisy or (best and best["noisy"])),
         recommendations_json=json.dumps(ranked),
         reason=None
         if reference

@@ -3,9 +3,9 @@
 Each entry says what the tactic did on this hardware: energy and latency change against the
 baseline, the quality it kept, its size on disk, what building it cost, and after how many
 inferences that cost is paid back. Variants outside the quality tolerance are listed after
-the qualifying ones and never count toward the achievable grade, nor do savings smaller
-than the spread of the measured windows (`measurably_cheaper`); tactics that do not apply
-say why.
+the qualifying ones and never count toward the achievable grade, nor do savings the
+measurement cannot tell from drift (`measurably_cheaper`); tactics that do not apply say
+why.
 """
 
 from __future__ import annotations
