@@ -276,12 +276,7 @@ def _measure_variant(
                 sync=sync,
             )
             measurement = paired.variant
-        outputs = torch.cat(
-            [
-                adapter.outputs(built.model, chunk.cast(built.input_dtype)).detach().float().cpu()
-                for chunk in quality_batch.split(batch.inferences)
-            ]
-        )
+        outputs = _outputs(adapter, built, quality_batch.split(batch.inferences))
         accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)
     if baseline_outputs is None:
@@ -360,13 +355,17 @@ def _prepare_eval(
 def _labelled_accuracy(adapter: TaskAdapter, built: Any, labelled: LabelledEval) -> float:
     from scanner.tasks.eval_data import labelled_accuracy
 
-    logits = torch.cat(
+    return labelled_accuracy(_outputs(adapter, built, labelled.batches), labelled.labels)
+
+
+def _outputs(adapter: TaskAdapter, built: Any, batches: list[Batch]) -> torch.Tensor:
+    """The variant's outputs for `batches`, concatenated, as float32 on the CPU."""
+    return torch.cat(
         [
-            adapter.outputs(built.model, b.cast(built.input_dtype)).float().cpu()
-            for b in labelled.batches
+            adapter.outputs(built.model, b.cast(built.input_dtype)).detach().float().cpu()
+            for b in batches
         ]
     )
-    return labelled_accuracy(logits, labelled.labels)
 
 
 def _record_factory(
