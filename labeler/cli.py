@@ -151,20 +151,9 @@ def scan(
     """Benchmark models and their optimized variants into the catalog."""
     from scanner.scan import ScanOptions
 
-    known_tasks = load_scheme(scheme).tasks
-    unknown_tasks = [t for t in task or [] if t not in known_tasks]
-    if unknown_tasks:
-        raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
-    if executor not in ("subprocess", "inprocess", "ray"):
-        raise UsageError(f"unknown executor {executor!r} (subprocess, inprocess, ray)")
-    if executor == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
+    _check_scan_options(scheme, task, executor, tactic, device)
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
-    _check_tactics(tactic, device)
     eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
     refs = _discover(
         source,
@@ -205,6 +194,24 @@ def scan(
     summary = run_scan(refs, open_catalog(catalog, create=True), options)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _check_scan_options(
+    scheme: str, tasks: list[str] | None, executor: str, tactics: list[str] | None, device: str
+) -> None:
+    """The options `scan` and `schedule` share, checked before any model is touched."""
+    known_tasks = load_scheme(scheme).tasks
+    unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
+    if unknown_tasks:
+        raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
+    if executor not in ("subprocess", "inprocess", "ray"):
+        raise UsageError(f"unknown executor {executor!r} (subprocess, inprocess, ray)")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
+    _check_tactics(tactics, device)
 
 
 def _check_tactics(tactics: list[str] | None, device: str) -> None:
@@ -527,7 +534,9 @@ def schedule(
     cron: Annotated[
         str, typer.Option("--cron", help='Crontab expression, e.g. "0 3 * * *".')
     ] = "0 3 * * *",
-    once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one cycle now and exit (status 1 if it failed).")
+    ] = False,
     source: Annotated[str, typer.Option("--source", help="demo, hub, or a folder path.")] = "demo",
     task: TaskOpt = None,
     top: TopOpt = 10,
@@ -543,7 +552,7 @@ def schedule(
     from scanner.schedule import parse_cron, run_schedule
 
     trigger = parse_cron(cron)
-    _check_tactics(tactic, device)
+    _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
     protocol = {
         k: v for k, v in {"windows": windows, "window_s": window_s}.items() if v is not None
@@ -567,12 +576,14 @@ def schedule(
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models"
         )
 
-    run_schedule(
+    finished = run_schedule(
         trigger,
         cycle,
         once=once,
         log=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )
+    if not finished:  # --once and the cycle failed: the log says why
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -42,28 +42,29 @@ def run_schedule(
     *,
     once: bool = False,
     log: Callable[[str], None] = print,
-) -> None:
+) -> bool:
     """Run `cycle` at each time `trigger` fires until SIGTERM or SIGINT (or once, with `once`).
 
     `cycle` gets a `should_stop()` to check between models and returns a one-line summary.
     Any APScheduler trigger works; the CLI passes a cron trigger, tests a short interval.
+    Returns False only when `once` ran a cycle that failed.
     """
     stop = threading.Event()
 
-    def run_cycle() -> None:
+    def run_cycle() -> bool:
         started = time.monotonic()
         log(f"{_now()} cycle started")
         try:
             summary = cycle(stop.is_set)
         except Exception as exc:  # a failing cycle must not kill the schedule
             log(f"{_now()} cycle failed after {time.monotonic() - started:.1f} s: {exc}")
-            return
+            return False
         stopped = " (stopped early on a signal)" if stop.is_set() else ""
         log(f"{_now()} cycle finished in {time.monotonic() - started:.1f} s{stopped}: {summary}")
+        return True
 
     if once:
-        run_cycle()
-        return
+        return run_cycle()
 
     scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(
@@ -106,6 +107,7 @@ def run_schedule(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log(f"{_now()} scheduler stopped")
+    return True
 
 
 def _format(moment: datetime | None) -> str:

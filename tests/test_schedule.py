@@ -154,3 +154,14 @@ def _no_stray_alarm() -> None:
     before = signal.getsignal(signal.SIGTERM)
     yield
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_once_reports_whether_its_cycle_failed() -> None:
+    lines: list[str] = []
+
+    def failing(should_stop: object) -> str:
+        raise RuntimeError("the Hub is down")
+
+    assert run_schedule(IntervalTrigger(hours=1), failing, once=True, log=lines.append) is False
+    assert "cycle failed" in lines[-1] and "the Hub is down" in lines[-1]
+    assert run_schedule(IntervalTrigger(hours=1), lambda stop: "ok", once=True, log=print) is True
