@@ -211,32 +211,14 @@ class Catalog:
             columns = [d[0] for d in cursor.description]
             return QueryResult(columns, cursor.fetchall())
 
-    def has_run(
-        self,
-        model_id: str,
-        revision: str,
-        hardware_profile: str,
-        harness_version: str,
-        scheme_version: str,
-    ) -> bool:
-        """True when this model revision was already benchmarked under these versions."""
-        with self.connect() as con:
-            row = con.execute(
-                "SELECT count(*) FROM runs WHERE model_id = ? AND revision = ? "
-                "AND hardware_profile = ? AND harness_version = ? AND scheme_version = ?",
-                [model_id, revision, hardware_profile, harness_version, scheme_version],
-            ).fetchone()
-        return bool(row and row[0])
-
     def measured_revisions(
         self, hardware_profile: str, harness_version: str, scheme_version: str
     ) -> set[tuple[str, str]]:
         """Every (model_id, revision) with a run under these versions, in one query.
 
-        What `has_run` answers for one model, for a whole listing at once: a rescan of
-        thousands of unchanged models then costs one query, not one per model. A Hub error
-        (a failed run whose reason starts "hub error") never reached the model, so it does
-        not count: that model is tried again.
+        A rescan of thousands of unchanged models then costs one query, not one per model.
+        A Hub error (a failed run whose reason starts "hub error") never reached the model,
+        so it does not count: that model is tried again.
         """
         with self.connect() as con:
             rows = con.execute(

@@ -16,14 +16,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m scanner.worker JOB.json RESULT.json", file=sys.stderr)
         return 2
     die_with_parent()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from scanner.library_logs import quiet_library_logs
-
-    quiet_library_logs()
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+    prepare_benchmark_process()
 
     from labels.scheme import load_scheme
     from scanner.benchmark import benchmark_model
@@ -40,6 +33,19 @@ def main(argv: list[str]) -> int:
     tmp.write_text(benchmark_to_json(result), encoding="utf-8")
     tmp.replace(out)
     return 0
+
+
+def prepare_benchmark_process() -> None:
+    """For a process that benchmarks models (a child here, a Ray task there): it never
+    reaches the Hub, and library warnings and progress bars stay off its output."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from scanner.library_logs import quiet_library_logs
+
+    quiet_library_logs()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def die_with_parent() -> None:

@@ -168,8 +168,8 @@ def test_results_runs_windows_and_failures_view(fresh_catalog):
     fresh_catalog.record_model_results(_model("org/b", "rev1"), CPU, [RunResult(failed)])
     assert fresh_catalog.windows(ok.run_id)[0].energy_j == 1.0
     assert fresh_catalog.hardware("fp-cpu") == CPU
-    assert fresh_catalog.has_run("org/a", "rev1", "cpu-x86-64", "h1", "v1")
-    assert not fresh_catalog.has_run("org/a", "rev1", "cpu-x86-64", "h2", "v1")
+    assert ("org/a", "rev1") in fresh_catalog.measured_revisions("cpu-x86-64", "h1", "v1")
+    assert ("org/a", "rev1") not in fresh_catalog.measured_revisions("cpu-x86-64", "h2", "v1")
     failures = fresh_catalog.query("SELECT model_id, status, reason FROM failures")
     assert failures.rows == [("org/b", "failed", "load error: broken")]
 

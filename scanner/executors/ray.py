@@ -41,12 +41,10 @@ def _import_ray() -> Any:
 
 def benchmark_job_json(job_json: str) -> str:
     """Body of the remote task: the same work as `python -m scanner.worker`, JSON in and out."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a task never reaches the Hub
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from labels.scheme import load_scheme
-    from scanner.library_logs import quiet_library_logs
+    from scanner.worker import prepare_benchmark_process
 
-    quiet_library_logs()
+    prepare_benchmark_process()  # a task never reaches the Hub
+    from labels.scheme import load_scheme
     from scanner.benchmark import benchmark_model
     from scanner.jobs import benchmark_to_json, job_from_json
 
