@@ -360,7 +360,7 @@ def site(
     from labeler.site import build_site
 
     summary = build_site(
-        open_catalog(catalog), out_dir, scheme=load_scheme(scheme), site_url=site_url
+        Catalog(catalog, read_only=True), out_dir, scheme=load_scheme(scheme), site_url=site_url
     )
     out.print(f"site: {summary.models} models → {summary.out_dir / 'index.html'}", markup=False)
 
@@ -496,8 +496,8 @@ def sql(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run a read-only SQL query against the catalog and print the result."""
-    path = catalog or Catalog(catalog, create=False).path
-    result = Catalog(path, create=False, read_only=True).query(query)
+    # The published file, read-only: never the writer's file, its lock or its migrations.
+    result = Catalog(catalog, read_only=True).query(query)
     if fmt == "json":
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
@@ -546,11 +546,25 @@ def schedule(
     window_s: WindowSecondsOpt = None,
     executor: ExecutorOpt = "subprocess",
     out_dir: SiteOutOpt = DEFAULT_SITE,
+    keep_snapshots: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-snapshots",
+            min=0,
+            help="Dated catalog snapshots to keep after each cycle, 0 for none "
+            "(default LABELER_KEEP_SNAPSHOTS or 7).",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
+    from labels.snapshots import SnapshotError, default_keep_snapshots, take_snapshot
     from scanner.schedule import parse_cron, run_schedule
 
+    try:
+        keep = keep_snapshots if keep_snapshots is not None else default_keep_snapshots()
+    except SnapshotError as exc:
+        raise UsageError(str(exc)) from None
     trigger = parse_cron(cron)
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
@@ -570,10 +584,12 @@ def schedule(
         options = ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor)
         summary = run_scan(refs, cat, options, should_stop=should_stop)
         graded = grade_catalog(cat)
-        built = build_site(cat, out_dir)
+        built = build_site(Catalog(catalog_path, read_only=True), out_dir)
+        snapshot = take_snapshot(catalog_path, keep)
+        kept = f"; snapshot {snapshot}" if snapshot else ""
         return (
             f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
-            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models"
+            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models{kept}"
         )
 
     finished = run_schedule(

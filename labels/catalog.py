@@ -1,8 +1,13 @@
-"""Read and write the DuckDB catalog in short transactions.
+"""Read and write the DuckDB catalog; readers never meet the writer's lock.
 
-DuckDB lets one process hold a file for writing at a time, so every operation opens the
-file, does its work in one transaction and closes it again. A user's script can read the
-catalog between those transactions, and a scan killed at any point leaves only whole models.
+DuckDB lets one process open a file for writing, and while it does, no other process can
+open that file at all. So the catalog is two files: the writer's private file
+(`catalog.writer.duckdb`), which scans and grading write in short transactions, and the
+published file (`catalog.duckdb`), a whole copy of it renamed into place after every
+committed transaction (see `labels.snapshots`). Scripts, `labeler sql`, the site and the
+exports read the published file, which no process ever holds for writing, so a read-only
+open never fails on a lock. A scan killed at any point leaves only whole models in the
+writer's file, and the published file is always the last whole copy.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +24,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from labels.migrations import migrate
+from labels.migrations import migrate, unknown_migrations
 from labels.records import (
     HardwareRecord,
     LabelRecord,
@@ -27,6 +32,13 @@ from labels.records import (
     RunRecord,
     RunResult,
     WindowRecord,
+)
+from labels.snapshots import (
+    check_every_row,
+    copy_atomically,
+    newest_good_snapshot,
+    remove_stale_temp_files,
+    writer_path_for,
 )
 
 DEFAULT_CATALOG = Path("build") / "catalog.duckdb"
@@ -40,6 +52,19 @@ class CatalogError(Exception):
 
 class CatalogLockedError(CatalogError):
     """Another process holds the catalog file for longer than we were willing to wait."""
+
+
+class CatalogCorruptError(CatalogError):
+    """A catalog file is damaged; the message names the newest good snapshot."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One copy of the writer's file published for readers (times are Unix seconds)."""
+
+    committed_at_s: float  # the transaction's COMMIT returned
+    published_at_s: float  # the new file was renamed into place
+    size_bytes: int
 
 
 def default_catalog_path() -> Path:
@@ -89,10 +114,13 @@ def _records(cursor: duckdb.DuckDBPyConnection, record_type: type[R]) -> list[R]
 
 
 class Catalog:
-    """The catalog at `path`. Opening it runs any pending migrations.
+    """The catalog published at `path`; its writer's private file lies beside it.
 
-    `create=False` refuses to make a new file: readers such as `labeler grade` then fail
-    with a clear message instead of silently grading an empty catalog.
+    A writer (`read_only=False`) opens the private file, refuses a file made by a newer
+    release, checks every row, runs pending migrations and publishes. Every read method
+    reads the published file. `create=False` refuses to make a new catalog: readers such as
+    `labeler grade` then fail with a clear message instead of grading an empty catalog.
+    `on_publish` is called after each publication (the reliability benchmark times them).
     """
 
     def __init__(
@@ -102,52 +130,134 @@ class Catalog:
         create: bool = True,
         read_only: bool = False,
         lock_timeout_s: float | None = None,
+        on_publish: Callable[[Publication], None] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else default_catalog_path()
+        self.writer_path = writer_path_for(self.path)
         self.read_only = read_only
+        self.on_publish = on_publish
         self.lock_timeout_s = (
             lock_timeout_s if lock_timeout_s is not None else default_lock_timeout_s()
         )
         if self.path.is_dir():
             raise CatalogError(f"catalog path is a directory, not a DuckDB file: {self.path}")
-        if not self.path.exists():
-            if not create or read_only:
+        if read_only:
+            if not self.path.exists():
                 raise CatalogError(f"catalog not found: {self.path} (run `labeler scan` first)")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not read_only:
-            with self.connect() as con:
-                migrate(con)
+            return
+        if not self.writer_path.exists() and not self.path.exists() and not create:
+            raise CatalogError(f"catalog not found: {self.path} (run `labeler scan` first)")
+        self._check_folder()
+        remove_stale_temp_files(self.path.parent)
+        if self.writer_path.exists():
+            self._check_file(self.writer_path)  # read-only: a refused file is not touched
+        elif self.path.exists():
+            self._adopt_published_file()
+        with self._connect_with_retry(self.writer_path, read_only=False) as con:
+            migrate(con)
+            self._publish(con, time.time())
+
+    def _check_file(self, path: Path) -> None:
+        """Refuse a damaged file, or one written by a newer release, opening it read-only."""
+        with self._connect_with_retry(path, read_only=True) as con:
+            try:
+                newer = unknown_migrations(con)
+                check_every_row(con)
+            except duckdb.Error as exc:
+                raise self._corrupt(path, exc) from None
+        if newer:
+            raise CatalogError(
+                f"catalog {path} was written by a newer version of this project "
+                f"(unknown migration {newer[0]!r}): upgrade to use it; nothing was changed"
+            )
+
+    def _check_folder(self) -> None:
+        """The folder must exist (only the default `build/` is created) and be writable."""
+        folder = self.path.parent
+        if not folder.exists() and self.path == DEFAULT_CATALOG:
+            folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            raise CatalogError(f"catalog folder does not exist: {folder} (create it first)")
+        probe = folder / f".{self.path.name}.probe-{os.getpid()}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise CatalogError(
+                f"cannot write in the catalog folder {folder}: {exc.strerror or exc}"
+            ) from None
+
+    def _adopt_published_file(self) -> None:
+        """A catalog from before the writer's private file: copy it whole to that file.
+
+        Nothing is written when the file is damaged or comes from a newer release.
+        """
+        self._check_file(self.path)
+        # Read-write once: a write-ahead log left beside it by an old writer is folded in.
+        with self._connect_with_retry(self.path, read_only=False) as con:
+            con.execute("CHECKPOINT")
+            copy_atomically(self.path, self.writer_path)
+
+    def _corrupt(self, damaged: Path, exc: BaseException) -> CatalogError:
+        if not _looks_corrupt(exc):
+            return CatalogError(f"cannot open catalog {damaged}: {_first_line(exc)}")
+        good = newest_good_snapshot(self.path, include_published=damaged != self.path)
+        restore = (
+            f"newest good snapshot: {good}"
+            if good is not None
+            else "no good snapshot to restore from"
+        )
+        return CatalogCorruptError(
+            f"catalog {damaged} is corrupt or truncated ({_first_line(exc)}); {restore}; "
+            "nothing was overwritten (docs/catalog.md says how to restore)"
+        )
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _connect_with_retry(
+        self, path: Path, *, read_only: bool
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection held only for the `with` block; waits a while for a lock."""
         deadline = time.monotonic() + self.lock_timeout_s
         delay_s = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=self.read_only)
+                con = duckdb.connect(str(path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
-                    raise CatalogError(
-                        f"cannot open catalog {self.path}: {_first_line(exc)}"
-                    ) from None
+                    raise self._corrupt(path, exc) from None
                 if time.monotonic() >= deadline:
                     raise CatalogLockedError(
-                        f"catalog {self.path} is locked by another process "
+                        f"catalog {path} is locked by another process "
                         f"(waited {self.lock_timeout_s:.0f} s)"
                     ) from None
                 time.sleep(delay_s)
                 delay_s = min(delay_s * 2, 0.5)
             except duckdb.Error as exc:
-                raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
+                raise self._corrupt(path, exc) from None
         try:
             yield con
         finally:
             con.close()
 
     @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer's private file read-write, or the published file for `read_only`."""
+        path = self.path if self.read_only else self.writer_path
+        with self._connect_with_retry(path, read_only=self.read_only) as con:
+            yield con
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The published file, read-only: what every read method and export uses."""
+        with self._connect_with_retry(self.path, read_only=True) as con:
+            yield con
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction on the writer's file, published once it commits."""
+        if self.read_only:
+            raise CatalogError(f"catalog {self.path} was opened read-only")
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -156,6 +266,25 @@ class Catalog:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+            self._publish(con, time.time())
+
+    def publish(self) -> Publication:
+        """Copy the writer's file to the published path now (each write already does)."""
+        with self.connect() as con:
+            return self._publish(con, time.time())
+
+    def _publish(self, con: duckdb.DuckDBPyConnection, committed_at_s: float) -> Publication:
+        # The checkpoint folds the write-ahead log into the file; holding `con` keeps any
+        # other writer out while the bytes are copied, so the copy is one consistent state.
+        con.execute("CHECKPOINT")
+        try:
+            size = copy_atomically(self.writer_path, self.path)
+        except OSError as exc:
+            raise CatalogError(f"cannot publish catalog {self.path}: {exc}") from None
+        publication = Publication(committed_at_s, time.time(), size)
+        if self.on_publish is not None:
+            self.on_publish(publication)
+        return publication
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -201,7 +330,7 @@ class Catalog:
     # -- reads ----------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
-        with self.connect() as con:
+        with self.read() as con:
             try:
                 cursor = con.execute(sql, list(params or []))
             except duckdb.Error as exc:
@@ -220,7 +349,7 @@ class Catalog:
         A Hub error (a failed run whose reason starts "hub error") never reached the model,
         so it does not count: that model is tried again.
         """
-        with self.connect() as con:
+        with self.read() as con:
             rows = con.execute(
                 "SELECT DISTINCT model_id, revision FROM runs WHERE hardware_profile = ? "
                 "AND harness_version = ? AND scheme_version = ? "
@@ -230,11 +359,11 @@ class Catalog:
         return {(model_id, revision) for model_id, revision in rows}
 
     def models(self) -> list[ModelRecord]:
-        with self.connect() as con:
+        with self.read() as con:
             return _records(con.execute("SELECT * FROM models ORDER BY model_id"), ModelRecord)
 
     def model(self, model_id: str, revision: str) -> ModelRecord | None:
-        with self.connect() as con:
+        with self.read() as con:
             found = _records(
                 con.execute(
                     "SELECT * FROM models WHERE model_id = ? AND revision = ?",
@@ -245,7 +374,7 @@ class Catalog:
         return found[0] if found else None
 
     def hardware(self, fingerprint: str) -> HardwareRecord | None:
-        with self.connect() as con:
+        with self.read() as con:
             found = _records(
                 con.execute("SELECT * FROM hardware WHERE fingerprint = ?", [fingerprint]),
                 HardwareRecord,
@@ -263,7 +392,7 @@ class Catalog:
         where, params = _filters(
             model_id=model_id, revision=revision, task=task, hardware_profile=hardware_profile
         )
-        with self.connect() as con:
+        with self.read() as con:
             return _records(
                 con.execute(
                     f"SELECT * FROM latest_runs {where} "
@@ -274,7 +403,7 @@ class Catalog:
             )
 
     def windows(self, run_id: str) -> list[WindowRecord]:
-        with self.connect() as con:
+        with self.read() as con:
             return _records(
                 con.execute(
                     "SELECT * FROM measurements WHERE run_id = ? ORDER BY window_index", [run_id]
@@ -302,7 +431,7 @@ def _export(catalog: Catalog, out: str | Path, view: str, options: str) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     escaped = str(out).replace("'", "''")
-    with catalog.connect() as con:
+    with catalog.read() as con:
         con.execute(f"COPY (SELECT * FROM {view}) TO '{escaped}' {options}")
     return out
 
@@ -341,6 +470,21 @@ def _filters(**conditions: Any) -> tuple[str, list[Any]]:
     parts = [f"{name} = ?" for name, value in conditions.items() if value is not None]
     params = [value for value in conditions.values() if value is not None]
     return ("WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+_CORRUPTION_SIGNS = (
+    "not a valid duckdb",
+    "could not read enough bytes",
+    "corrupt",
+    "checksum",
+    "serializ",
+    "invalid block",
+)
+
+
+def _looks_corrupt(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(sign in text for sign in _CORRUPTION_SIGNS)
 
 
 def _first_line(exc: BaseException) -> str:

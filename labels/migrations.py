@@ -246,3 +246,22 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+def unknown_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Migrations recorded in this file that this release does not know, without writing.
+
+    A file migrated by a newer release must not be opened for writing by an older one:
+    its tables may have changed in ways this code would misread or damage.
+    """
+    has_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations' "
+        "AND database_name = current_database()"
+    ).fetchone()[0]
+    if not has_table:
+        return []
+    known = {name for name, _ in MIGRATIONS}
+    recorded = [
+        row[0] for row in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()
+    ]
+    return [name for name in recorded if name not in known]

@@ -215,10 +215,12 @@ con.close()
 """
 
 
-def test_locked_catalog_raises_catalog_locked_error(fresh_catalog):
+def test_a_held_writer_file_blocks_writers_with_catalog_locked_error_but_never_readers(
+    fresh_catalog,
+):
     opened_before = Catalog(fresh_catalog.path, lock_timeout_s=0.2)
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(fresh_catalog.path)],
+        [sys.executable, "-c", LOCK_HOLDER, str(fresh_catalog.writer_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -228,7 +230,12 @@ def test_locked_catalog_raises_catalog_locked_error(fresh_catalog):
         with pytest.raises(CatalogLockedError, match="locked"):
             Catalog(fresh_catalog.path, lock_timeout_s=0.2)
         with pytest.raises(CatalogLockedError):
-            opened_before.latest_labels()
+            opened_before.write_labels([_label("org/a", "rev1", "C", T0)])
+        # Reads go to the published file, which no process holds for writing.
+        assert opened_before.latest_labels() == []
+        assert Catalog(fresh_catalog.path, read_only=True).query("SELECT 1").rows == [(1,)]
+        con = duckdb.connect(str(fresh_catalog.path), read_only=True)
+        con.close()
     finally:
         holder.communicate("\n", timeout=30)
     assert Catalog(fresh_catalog.path).latest_labels() == []  # usable again once released

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from labeler.cli import app
 from labels import Catalog
+from labels.snapshots import writer_path_for
 from tests.tiny_models import TINY_BERT, build_tiny_model, copy_model, make_not_a_model
 
 COMMANDS = sorted(c.name for c in typer.main.get_command(app).commands.values())
@@ -158,9 +159,10 @@ con.close()
 
 
 def test_locked_catalog(runner, catalog_file, monkeypatch):
+    """A writer waits for the writer's file, then fails in one line; `sql` never waits."""
     monkeypatch.setenv("LABELER_LOCK_TIMEOUT_S", "0.2")
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(catalog_file)],
+        [sys.executable, "-c", LOCK_HOLDER, str(writer_path_for(catalog_file))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -171,6 +173,19 @@ def test_locked_catalog(runner, catalog_file, monkeypatch):
         result = runner.invoke(app, ["grade", "--catalog", str(catalog_file)])
         assert_one_line_error(result, catalog_file, before)
         assert "locked" in result.stderr
+        read = runner.invoke(
+            app,
+            [
+                "sql",
+                "SELECT count(*) AS n FROM runs",
+                "--format",
+                "csv",
+                "--catalog",
+                str(catalog_file),
+            ],
+        )
+        assert read.exit_code == 0, read.output
+        assert read.stdout.splitlines() == ["n", "0"]
     finally:
         holder.communicate("\n", timeout=30)
 
