@@ -30,7 +30,13 @@ from labeler.cli_options import (
     WindowSecondsOpt,
     WindowsOpt,
 )
-from labels.catalog import Catalog, CatalogError
+from labels.catalog import (
+    Catalog,
+    CatalogError,
+    catalog_exists,
+    check_catalog_folder,
+    default_catalog_path,
+)
 from labels.scheme import DEFAULT_SCHEME_VERSION, SchemeError, load_scheme
 from scanner.library_logs import quiet_library_logs
 
@@ -155,6 +161,11 @@ def scan(
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
     eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
+    # A bad, damaged or newer catalog fails before any download too; a new one is created
+    # only once discovery has found something to scan.
+    catalog_path = catalog or default_catalog_path()
+    check_catalog_folder(catalog_path)
+    existing = Catalog(catalog_path) if catalog_exists(catalog_path) else None
     refs = _discover(
         source,
         task,
@@ -191,7 +202,7 @@ def scan(
         max_params=max_params,
         eval_data=eval_data_path,
     )
-    summary = run_scan(refs, open_catalog(catalog, create=True), options)
+    summary = run_scan(refs, existing or open_catalog(catalog, create=True), options)
     if not summary.ok:
         raise typer.Exit(1)
 

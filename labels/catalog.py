@@ -85,6 +85,31 @@ def default_lock_timeout_s() -> float:
         ) from None
 
 
+def check_catalog_folder(path: Path) -> None:
+    """A writer's folder must exist (only the default `build/` is created) and be writable.
+
+    The CLI calls this before discovery, so a bad `--catalog` fails before any download.
+    """
+    folder = path.parent
+    if not folder.exists() and path == DEFAULT_CATALOG:
+        folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        raise CatalogError(f"catalog folder does not exist: {folder} (create it first)")
+    probe = folder / f".{path.name}.probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CatalogError(
+            f"cannot write in the catalog folder {folder}: {exc.strerror or exc}"
+        ) from None
+
+
+def catalog_exists(path: Path) -> bool:
+    """True when the published file or the writer's file is there."""
+    return path.exists() or writer_path_for(path).exists()
+
+
 def utc_now() -> datetime:
     """Naive UTC, which is how the catalog stores every timestamp."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -147,7 +172,7 @@ class Catalog:
             return
         if not self.writer_path.exists() and not self.path.exists() and not create:
             raise CatalogError(f"catalog not found: {self.path} (run `labeler scan` first)")
-        self._check_folder()
+        check_catalog_folder(self.path)
         remove_stale_temp_files(self.path.parent)
         if self.writer_path.exists():
             self._check_file(self.writer_path)  # read-only: a refused file is not touched
@@ -170,22 +195,6 @@ class Catalog:
                 f"catalog {path} was written by a newer version of this project "
                 f"(unknown migration {newer[0]!r}): upgrade to use it; nothing was changed"
             )
-
-    def _check_folder(self) -> None:
-        """The folder must exist (only the default `build/` is created) and be writable."""
-        folder = self.path.parent
-        if not folder.exists() and self.path == DEFAULT_CATALOG:
-            folder.mkdir(parents=True, exist_ok=True)
-        if not folder.is_dir():
-            raise CatalogError(f"catalog folder does not exist: {folder} (create it first)")
-        probe = folder / f".{self.path.name}.probe-{os.getpid()}"
-        try:
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            raise CatalogError(
-                f"cannot write in the catalog folder {folder}: {exc.strerror or exc}"
-            ) from None
 
     def _adopt_published_file(self) -> None:
         """A catalog from before the writer's private file: copy it whole to that file.
