@@ -13,6 +13,7 @@ from typing import Any
 _EXPORTS = {
     "Catalog": "labels.catalog",
     "CatalogError": "labels.catalog",
+    "CatalogCorruptError": "labels.catalog",
     "CatalogLockedError": "labels.catalog",
     "default_catalog_path": "labels.catalog",
     "export_csv": "labels.catalog",
