@@ -91,8 +91,9 @@ def expected_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_catalog(path: Path | None, *, create: bool = False) -> Catalog:
-    return Catalog(path, create=create)
+def open_catalog(path: Path | None, *, create: bool = False, read_only: bool = False) -> Catalog:
+    """A writer, or with `read_only` the published file alone (never the writer's lock)."""
+    return Catalog(path, create=create, read_only=read_only)
 
 
 @app.command()
@@ -371,7 +372,10 @@ def site(
     from labeler.site import build_site
 
     summary = build_site(
-        Catalog(catalog, read_only=True), out_dir, scheme=load_scheme(scheme), site_url=site_url
+        open_catalog(catalog, read_only=True),
+        out_dir,
+        scheme=load_scheme(scheme),
+        site_url=site_url,
     )
     out.print(f"site: {summary.models} models → {summary.out_dir / 'index.html'}", markup=False)
 
@@ -388,7 +392,7 @@ def badge(
     """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
     from labeler.badges import badge_snippets, badge_svg, shields_endpoint
 
-    label = find_label(open_catalog(catalog), model_id, hardware)
+    label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.get("estimated"))
     if fmt == "svg":
         sys.stdout.write(badge_svg(label["grade"], estimated=estimated))
@@ -423,7 +427,7 @@ def card(
         raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
     if readme is not None and not readme.is_file():
         raise UsageError(f"no such file: {readme}")
-    label = find_label(open_catalog(catalog), model_id, hardware)
+    label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     block = card_block(label, site_url)
     if readme is not None:
         before = readme.read_text(encoding="utf-8")
@@ -446,7 +450,7 @@ def recommend(
     """Show the tactics that would make a model cheaper to run, with measured figures."""
     from labeler.recommend import headline
 
-    label = find_label(open_catalog(catalog), model_id, hardware)
+    label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     out.print(
         f"{model_id} on {label['hardware']} ({label['task']}): {headline(label)}", markup=False
     )
@@ -508,7 +512,7 @@ def sql(
 ) -> None:
     """Run a read-only SQL query against the catalog and print the result."""
     # The published file, read-only: never the writer's file, its lock or its migrations.
-    result = Catalog(catalog, read_only=True).query(query)
+    result = open_catalog(catalog, read_only=True).query(query)
     if fmt == "json":
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")

@@ -260,7 +260,12 @@ class Catalog:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The published file, read-only: what every read method and export uses."""
         with self._connect_with_retry(self.path, read_only=True) as con:
-            yield con
+            try:
+                yield con
+            except duckdb.Error as exc:  # a damaged block shows only when a query reads it
+                if _looks_corrupt(exc):
+                    raise self._corrupt(self.path, exc) from None
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -343,6 +348,8 @@ class Catalog:
             try:
                 cursor = con.execute(sql, list(params or []))
             except duckdb.Error as exc:
+                if _looks_corrupt(exc):
+                    raise self._corrupt(self.path, exc) from None
                 raise CatalogError(f"query failed: {_first_line(exc)}") from None
             if cursor.description is None:
                 return QueryResult([], [])
