@@ -4,9 +4,9 @@ A GPU machine is at hand only now and then, for about 30 minutes, so everything 
 one runs from this single command and lands in one folder (`--out`), with the command, the
 exit status, the time and the log of every step, and the versions that matter:
 
-    python benchmarks/gpu_suite.py --out build/bench/gpu-suite            # full, < 20 min on an H100
-    python benchmarks/gpu_suite.py --quick --out build/bench/gpu-suite    # about 5 min
-    python benchmarks/gpu_suite.py --dry-run --out build/bench/gpu-dry    # CPU, tiny, seconds
+    python benchmarks/gpu_suite.py --out build/bench/gpu-suite          # < 20 min on an H100
+    python benchmarks/gpu_suite.py --quick --out build/bench/gpu-suite  # about 5 min
+    python benchmarks/gpu_suite.py --dry-run --out build/bench/gpu-dry  # CPU, tiny, seconds
 
 Steps (each a script under `benchmarks/` with `--device cuda`, on config-built models: the
 88 MB MiniLM does not travel to the GPU machine, and energy does not depend on trained

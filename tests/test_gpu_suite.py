@@ -113,9 +113,7 @@ def test_a_failing_step_is_recorded_and_the_suite_goes_on(
     assert "invalid int value" in (tmp_path / "broken.log").read_text()
 
 
-def test_steps_past_the_budget_are_skipped_not_run(
-    steady_gpu: FakeNvml, tmp_path: Path
-) -> None:
+def test_steps_past_the_budget_are_skipped_not_run(steady_gpu: FakeNvml, tmp_path: Path) -> None:
     suite = load_script("gpu_suite")
     assert suite.main(["--dry-run", "--budget-s", "0", "--out", str(tmp_path)]) == 0
     steps = json.loads((tmp_path / "suite.json").read_text())["steps"]
