@@ -102,12 +102,13 @@ def files_in(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_a_reader_polling_with_plain_duckdb_never_fails_while_scans_and_grading_write(
+@pytest.mark.slow
+def test_a_reader_polling_with_plain_duckdb_never_fails_while_a_scan_and_grading_write(
     tmp_path: Path,
 ) -> None:
     tiny = build_tiny_model(TINY_BERT, tmp_path / "tiny")
     models = tmp_path / "models"
-    for index in range(4):
+    for index in range(3):
         copy_model(tiny, models / "org" / f"tiny-{index}")
     catalog = tmp_path / "catalog.duckdb"
     Catalog(catalog)  # the reader starts on an empty, published catalog
@@ -123,22 +124,17 @@ def test_a_reader_polling_with_plain_duckdb_never_fails_while_scans_and_grading_
             "scan", "--source", str(models), *FAST_CLI, "--catalog", str(catalog), cwd=tmp_path
         )
         grade = labeler("grade", "--catalog", str(catalog), cwd=tmp_path)
-        forced = labeler(
-            "scan", "--source", str(models), *FAST_CLI, "--force", "--catalog", str(catalog),
-            cwd=tmp_path,
-        )  # fmt: skip
     finally:
         stop.touch()
         reader_out, reader_err = reader.communicate(timeout=60)
 
     assert scan.returncode == 0, scan.stderr
     assert grade.returncode == 0, grade.stderr
-    assert forced.returncode == 0, forced.stderr
     reads, failed, most_runs, distinct_counts = map(int, reader_out.split())
     assert failed == 0, reader_err
     assert reads >= 20
-    # The reader saw the catalog grow while the scans wrote, and ended on all eight runs.
-    assert most_runs == 8 and distinct_counts >= 3
+    # The reader saw the catalog grow while the scan wrote, and ended on all three runs.
+    assert most_runs == 3 and distinct_counts >= 2
     assert writer_path_for(catalog).is_file()
 
 
