@@ -250,9 +250,11 @@ def run_benchmark(args: argparse.Namespace) -> dict:
 
         reader = Reader(reference, workdir, args.read_interval_s)
         publications, reference_s = reference_scan(args, reference)
+        time.sleep(3 * args.read_interval_s)  # the reader's next polls see the last model
         first = reader.finish()
         reader = Reader(killed, workdir, args.read_interval_s)
         kills, killed_s = killed_scans(args, killed)
+        time.sleep(3 * args.read_interval_s)
         second = reader.finish()
 
         expected, reference_repeats = run_set(reference)
