@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
+from labels.errors import LabelerError
 from labels.migrations import migrate
 from labels.records import (
     HardwareRecord,
@@ -28,13 +28,14 @@ from labels.records import (
     RunResult,
     WindowRecord,
 )
+from labels.timestamps import utc_now
 
 DEFAULT_CATALOG = Path("build") / "catalog.duckdb"
 DEFAULT_LOCK_TIMEOUT_S = 15.0
 R = TypeVar("R")
 
 
-class CatalogError(Exception):
+class CatalogError(LabelerError):
     """The catalog cannot be opened or used; the message says why in one line."""
 
 
@@ -58,11 +59,6 @@ def default_lock_timeout_s() -> float:
         raise CatalogError(
             f"LABELER_LOCK_TIMEOUT_S must be a number of seconds, not {text!r}"
         ) from None
-
-
-def utc_now() -> datetime:
-    """Naive UTC, which is how the catalog stores every timestamp."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,23 @@ import functools
 import gc
 import io
 import json
+import sys
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
-from labels.scheme import Scheme
+from labels.run_status import RunStatus
+from labels.scheme import Scheme, SchemeError
+from labels.timestamps import utc_now
+from scanner.hardware import software_versions
 from scanner.harness import (
     HARNESS_VERSION,
     J_PER_WH,
@@ -36,10 +40,17 @@ from scanner.harness import (
     run_windows,
 )
 from scanner.meters.base import EnergyMeter, MeterUnavailable
-from scanner.tactics.base import Tactic, TacticContext, get_tactic
-from scanner.tasks.base import Batch, ModelLoadError, TaskAdapter, UnsupportedTask
-
-SECURITY_REASONS = ("needs trust_remote_code", "only pickle weights")
+from scanner.meters.select import select_meter
+from scanner.tactics.base import Tactic, TacticContext
+from scanner.tactics.registry import get_tactic
+from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
+from scanner.tasks.eval_data import (
+    EvalDataError,
+    label_indices,
+    labelled_accuracy,
+    read_eval_data,
+)
+from scanner.tasks.registry import adapter_for
 
 
 @dataclass(frozen=True)
@@ -76,10 +87,6 @@ class ModelBenchmark:
     not_applicable: dict[str, str] = field(default_factory=dict)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def benchmark_model(
     job: BenchmarkJob,
     scheme: Scheme,
@@ -88,31 +95,35 @@ def benchmark_model(
     on_progress: Callable[[str], None] | None = None,
 ) -> ModelBenchmark:
     """Measure the baseline, then each tactic; failures become records, never exceptions."""
-    from scanner.hardware import software_versions
-    from scanner.meters.select import select_meter
-
     torch.manual_seed(0)
-    started = now_utc()
+    started = utc_now()
     hardware = HardwareRecord(**job.hardware)
     base_record = _record_factory(job, hardware, started)
     note = on_progress or (lambda _text: None)
 
     try:
-        from scanner.tasks import adapter_for
-
         adapter = adapter_for(job.task)
         workload = scheme.workload(job.task)
         gate = scheme.quality_gate(job.task)
-    except (UnsupportedTask, Exception) as exc:  # scheme errors name the task too
-        return ModelBenchmark([RunResult(base_record("baseline", "skipped", reason=str(exc)))])
+    except (UnsupportedTask, SchemeError) as exc:  # no adapter, or the scheme lacks the task
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+        )
+    except Exception as exc:  # a broken adapter or plugin: a bug, with its traceback logged
+        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))])
 
     path = Path(job.path)
     try:
         note("loading")
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
+    except LoadRefused as exc:
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+        )
     except ModelLoadError as exc:
-        status = "skipped" if str(exc).startswith(SECURITY_REASONS) else "failed"
-        return ModelBenchmark([RunResult(base_record("baseline", status, reason=str(exc)))])
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.FAILED, reason=str(exc)))]
+        )
 
     params = sum(p.numel() for p in model.parameters())
     meter_reasons: list[str] = []
@@ -120,9 +131,9 @@ def benchmark_model(
         try:
             meter, meter_reasons = select_meter(job.device, prefer=job.meter)
         except MeterUnavailable as exc:
+            reason = f"no energy meter: {exc}"
             return ModelBenchmark(
-                [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
-                params,
+                [RunResult(base_record("baseline", RunStatus.FAILED, reason=reason))], params
             )
     protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **job.protocol})
     sync = _sync_for(job.device)
@@ -163,9 +174,7 @@ def benchmark_model(
             try:
                 applicability = tactic.applies_to(model, ctx)
             except Exception as exc:  # a broken check is a failed tactic, not a lost model
-                results.append(
-                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
-                )
+                results.append(RunResult(_failure(base_record, name, exc)))
                 continue
             if not applicability.applies:
                 not_applicable[name] = applicability.reason
@@ -192,9 +201,7 @@ def benchmark_model(
             except Exception as exc:  # one tactic failing must not lose the others
                 if name == "baseline":
                     raise
-                results.append(
-                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
-                )
+                results.append(RunResult(_failure(base_record, name, exc)))
                 continue
             finally:
                 gc.collect()
@@ -206,9 +213,7 @@ def benchmark_model(
             if protocol.cooldown_s > 0:
                 time.sleep(protocol.cooldown_s)
     except Exception as exc:
-        return ModelBenchmark(
-            [RunResult(base_record("baseline", "failed", reason=_reason(exc)))], params
-        )
+        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))], params)
     finally:
         meter.close()
 
@@ -238,7 +243,7 @@ def _measure_variant(
     labelled: LabelledEval | None = None,
     extra_note: str = "",
 ) -> tuple[RunResult, torch.Tensor]:
-    started = now_utc()
+    started = utc_now()
     candidate = model if tactic.name == "baseline" else copy.deepcopy(model)
     _reset_peak_memory(ctx.device)
     with torch.inference_mode():
@@ -289,7 +294,7 @@ def _measure_variant(
     notes = "; ".join(n for n in (built.notes, extra_note) if n)
     run = base_record(
         tactic.name,
-        "ok",
+        RunStatus.OK,
         tactic=tactic.name,
         started_at=started,
         dtype=built.dtype,
@@ -339,8 +344,6 @@ def _prepare_eval(
     """Load `--eval-data` once per model; a problem becomes a note, never a failed model."""
     if not job.eval_data:
         return None, ""
-    from scanner.tasks.eval_data import EvalDataError, label_indices, read_eval_data
-
     try:
         examples = read_eval_data(job.eval_data)
         id2label = getattr(model.config, "id2label", None) or {}
@@ -353,8 +356,6 @@ def _prepare_eval(
 
 
 def _labelled_accuracy(adapter: TaskAdapter, built: Any, labelled: LabelledEval) -> float:
-    from scanner.tasks.eval_data import labelled_accuracy
-
     return labelled_accuracy(_outputs(adapter, built, labelled.batches), labelled.labels)
 
 
@@ -379,7 +380,7 @@ def _record_factory(
 
     def make(
         variant: str,
-        status: str,
+        status: RunStatus,
         *,
         reason: str | None = None,
         tactic: str | None = None,
@@ -401,7 +402,7 @@ def _record_factory(
             harness_version=HARNESS_VERSION,
             scheme_version=job.scheme_version,
             started_at=values.pop("started_at", started),
-            finished_at=now_utc(),
+            finished_at=utc_now(),
             **versions,
             **values,
         )
@@ -447,8 +448,6 @@ def _window_record(
 
 
 def _with(run: RunRecord, **changes: Any) -> RunRecord:
-    from dataclasses import replace
-
     return replace(run, **changes)
 
 
@@ -526,6 +525,17 @@ def _transformers_version() -> str | None:
         return transformers.__version__
     except ImportError:
         return None
+
+
+def _failure(make_record: Callable[..., RunRecord], name: str, exc: BaseException) -> RunRecord:
+    """The one failed-run record of the benchmark, for variant `name`.
+
+    The traceback goes to stderr (the worker's log), so a bug in a tactic, an adapter or
+    this harness can be found; the record keeps the one-line reason.
+    """
+    print(f"benchmark of {name} failed:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    return make_record(name, RunStatus.FAILED, reason=_reason(exc), tactic=name)
 
 
 def _reason(exc: BaseException) -> str:

@@ -14,8 +14,8 @@ from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.discovery.demo import build_synthetic_model
 from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
-from scanner.tactics import base as tactic_base
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
+from scanner.tactics.registry import TACTICS
 
 MODEL_ID = "synthetic/tiny-bert-text-classification"
 TINY_PROTOCOL = {
@@ -45,9 +45,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def measured(tiny_model: Path) -> ModelBenchmark:
     """One benchmark shared by the tests that only read it: a real tactic set plus one
     that explodes, registered only for this run."""
-    tactic_base.all_tactics()  # import the real tactics first
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(tactic_base._REGISTRY, ExplodingTactic.name, ExplodingTactic())
+    with TACTICS.registered(ExplodingTactic.name, ExplodingTactic()):
         tactics = ["dynamic-int8", "layer-drop-top-50", "prune-global-50", "fp16"]
         return run(job_for(tiny_model, [*tactics, ExplodingTactic.name]))
 

@@ -10,8 +10,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from labels.errors import LabelerError
 
-class MeterUnavailable(Exception):
+
+class MeterUnavailable(LabelerError):
     """This meter cannot run here; the message is the reason recorded in the catalog."""
 
 

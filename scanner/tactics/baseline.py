@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from scanner.tactics.base import BuiltVariant, Tactic, TacticContext, register
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 
 
 class Baseline(Tactic):
@@ -15,4 +15,4 @@ class Baseline(Tactic):
         return BuiltVariant(model)
 
 
-register(Baseline())
+BASELINE = Baseline()

@@ -10,7 +10,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
@@ -30,4 +29,4 @@ class Compile(Tactic):
         return BuiltVariant(compiled, notes="compiled on first call (counted in build cost)")
 
 
-register(Compile())
+COMPILE = Compile()

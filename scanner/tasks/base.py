@@ -1,4 +1,4 @@
-"""The adapter interface and the registry of supported tasks.
+"""The adapter interface (the registry of supported tasks is `scanner.tasks.registry`).
 
 An adapter knows, for one task, which transformers class loads the model, how to build the
 reference inputs of the scheme's workload, how to run one batch, and how to compare a
@@ -15,13 +15,6 @@ from typing import Any
 
 import torch
 
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "vocab.txt",
-    "vocab.json",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
 QUALITY_ITEMS = 32  # reference items quality is judged on (all reference sentences)
 
 
@@ -31,6 +24,10 @@ class UnsupportedTask(Exception):
 
 class ModelLoadError(Exception):
     """The model could not be loaded; the message is the reason recorded in the catalog."""
+
+
+class LoadRefused(ModelLoadError):
+    """We will not load this model (repository code, pickle weights): skipped, not failed."""
 
 
 @dataclass(frozen=True)
@@ -127,51 +124,6 @@ class TaskAdapter(ABC):
         raise UnsupportedTask(f"labelled accuracy is not defined for {self.task} here")
 
 
-class TextBatchAdapter(TaskAdapter):
-    """Text tasks whose workload is `batch_size` sentences of `sequence_length` tokens."""
-
-    def reference_batch(
-        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
-    ) -> Batch:
-        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
-        kwargs, _ = tokenize_reference(
-            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
-        )
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
-
-
-_ADAPTERS: dict[str, type[TaskAdapter]] = {}
-
-
-def register(cls: type[TaskAdapter]) -> type[TaskAdapter]:
-    _ADAPTERS[cls.task] = cls
-    return cls
-
-
-def supported_tasks() -> list[str]:
-    _import_adapters()
-    return sorted(_ADAPTERS)
-
-
-def adapter_for(task: str) -> TaskAdapter:
-    _import_adapters()
-    if task not in _ADAPTERS:
-        raise UnsupportedTask(
-            f"unsupported task {task!r} (supported: {', '.join(sorted(_ADAPTERS))})"
-        )
-    return _ADAPTERS[task]()
-
-
-def _import_adapters() -> None:
-    from scanner.tasks import (  # noqa: F401  (modules register themselves)
-        feature_extraction,
-        image_classification,
-        text_classification,
-        text_generation,
-        token_classification,
-    )
-
-
 def read_config(path: Path) -> dict[str, Any]:
     config_file = path / "config.json"
     if not config_file.is_file():
@@ -186,13 +138,13 @@ def check_loadable(path: Path, allow_pickle: bool) -> None:
     """Refuse what we never run: repository code, and pickle weights unless opted in."""
     config = read_config(path)
     if "auto_map" in config:
-        raise ModelLoadError("needs trust_remote_code (repository code is never run)")
+        raise LoadRefused("needs trust_remote_code (repository code is never run)")
     has_safetensors = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("*.bin")) or any(path.glob("*.pt"))
     if not has_safetensors and not has_pickle:
         raise ModelLoadError(f"no weights file in {path}")
     if not has_safetensors and not allow_pickle:
-        raise ModelLoadError(
+        raise LoadRefused(
             "only pickle weights (pass --allow-pickle to load them with weights_only=True)"
         )
 
@@ -213,48 +165,6 @@ def load_pretrained(
         text = str(exc).strip().splitlines()
         raise ModelLoadError(f"load error: {text[0] if text else type(exc).__name__}") from None
     return model.to(device).eval()
-
-
-def tokenize_reference(
-    path: Path,
-    model: torch.nn.Module,
-    batch_size: int,
-    sequence_length: int,
-    pad_to_length: bool = True,
-) -> tuple[dict[str, torch.Tensor], str]:
-    """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
-
-    The energy workload pads every sentence to `sequence_length` so that numbers compare;
-    quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
-    """
-    from scanner.tasks.reference_text import REFERENCE_SENTENCES
-
-    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
-    tokenizer = None
-    if any((path / name).is_file() for name in TOKENIZER_FILES):
-        try:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(
-                str(path), local_files_only=True, trust_remote_code=False
-            )
-        except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
-            tokenizer = None
-    if tokenizer is not None:
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-        encoded = tokenizer(
-            sentences,
-            padding="max_length" if pad_to_length else "longest",
-            truncation=True,
-            max_length=sequence_length,
-            return_tensors="pt",
-        )
-        return dict(encoded), "tokenizer"
-    vocab_size = int(getattr(model.config, "vocab_size", 1000))
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "fixed-token-ids"
 
 
 def top1_quality(baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:

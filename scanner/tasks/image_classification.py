@@ -16,12 +16,10 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    register,
     top1_quality,
 )
 
 
-@register
 class ImageClassification(TaskAdapter):
     task = "image-classification"
     auto_class = "AutoModelForImageClassification"

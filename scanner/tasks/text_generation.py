@@ -16,12 +16,10 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    register,
-    tokenize_reference,
 )
+from scanner.tasks.text_inputs import tokenize_reference
 
 
-@register
 class TextGeneration(TaskAdapter):
     task = "text-generation"
     auto_class = "AutoModelForCausalLM"

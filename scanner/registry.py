@@ -1,0 +1,95 @@
+"""One kind of registry for every extension point: built-ins listed by name, plugins by entry point.
+
+Tasks, tactics and executors are each named in one `Registry`: a table of the built-in
+implementations (`name -> "module:attribute"`) plus the `importlib.metadata` entry points
+of one group (`labeler.tasks`, `labeler.tactics`, `labeler.executors`), so another package
+adds one by declaring an entry point, and this project adds one with a new module and a
+line in the table. Names are known without importing anything (the CLI lists them in its
+help without loading torch); an implementation is imported the first time it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from labels.errors import LabelerError
+
+T = TypeVar("T")
+
+
+class UnknownName(LabelerError, KeyError):
+    """A name no registry entry has; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class PluginError(LabelerError):
+    """A registry entry that cannot be imported or is not what its group expects."""
+
+
+@dataclass
+class Registry(Generic[T]):
+    """Named implementations of one extension point.
+
+    `check` turns a loaded attribute into the registered object (or raises `PluginError`):
+    for tactics an instance whose `name` matches, for tasks and executors a subclass.
+    """
+
+    kind: str  # "tactic", "task", "executor": used in messages
+    group: str  # entry-point group, e.g. "labeler.tactics"
+    builtin: Mapping[str, str]  # name -> "module:attribute", in listing order
+    check: Callable[[str, Any], T]
+    _loaded: dict[str, T] = field(default_factory=dict, repr=False)
+
+    def targets(self) -> dict[str, str]:
+        """Every name and the `module:attribute` it loads; a plugin cannot shadow a built-in."""
+        found = dict(self.builtin)
+        for point in entry_points(group=self.group):
+            found.setdefault(point.name, point.value)
+        return found
+
+    def names(self) -> list[str]:
+        names = list(self.targets())
+        return names + [name for name in self._loaded if name not in names]
+
+    def get(self, name: str) -> T:
+        if name in self._loaded:
+            return self._loaded[name]
+        targets = self.targets()
+        if name not in targets:
+            raise UnknownName(f"unknown {self.kind} {name!r} (known: {', '.join(sorted(targets))})")
+        loaded = self.check(name, _load(targets[name], self.kind, name))
+        self._loaded[name] = loaded
+        return loaded
+
+    def all(self) -> dict[str, T]:
+        return {name: self.get(name) for name in self.names()}
+
+    @contextmanager
+    def registered(self, name: str, implementation: Any) -> Iterator[T]:
+        """Register `implementation` as `name` for the duration of a `with` block.
+
+        For tests and notebooks; an installed package registers by entry point instead.
+        """
+        if name in self.targets() or name in self._loaded:
+            raise PluginError(f"{self.kind} {name!r} is already registered")
+        self._loaded[name] = self.check(name, implementation)
+        try:
+            yield self._loaded[name]
+        finally:
+            del self._loaded[name]
+
+
+def _load(target: str, kind: str, name: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name.strip())
+        return getattr(module, attribute.strip()) if attribute else module
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"{kind} {name!r} cannot be loaded from {target!r}: {exc}") from None

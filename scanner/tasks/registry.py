@@ -1,0 +1,61 @@
+"""The tasks this project ships, by pipeline tag, and the `labeler.tasks` entry-point group.
+
+Adding a built-in task is a new adapter module and one line here; a third-party package
+declares an entry point `pipeline-tag = "package.module:AdapterClass"` in the group
+`labeler.tasks` instead (see docs/extending.md). A task also needs a workload and a quality
+gate in the label scheme before a model of it can be graded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scanner.registry import PluginError, Registry, UnknownName
+
+if TYPE_CHECKING:
+    from scanner.tasks.base import TaskAdapter
+
+BUILTIN_TASKS = {
+    "feature-extraction": "scanner.tasks.feature_extraction:FeatureExtraction",
+    "image-classification": "scanner.tasks.image_classification:ImageClassification",
+    "text-classification": "scanner.tasks.text_classification:TextClassification",
+    "text-generation": "scanner.tasks.text_generation:TextGeneration",
+    "token-classification": "scanner.tasks.token_classification:TokenClassification",
+}
+
+
+def _adapter_class(name: str, loaded: Any) -> type[TaskAdapter]:
+    # Imported here, not above: listing names must not import torch (the CLI's --help).
+    from scanner.tasks.base import TaskAdapter
+
+    if not (isinstance(loaded, type) and issubclass(loaded, TaskAdapter)):
+        raise PluginError(f"task {name!r} is {loaded!r}, not a TaskAdapter subclass")
+    if loaded.task != name:
+        raise PluginError(f"task registered as {name!r} adapts {loaded.task!r}")
+    return loaded
+
+
+TASKS: Registry[type[TaskAdapter]] = Registry(
+    "task", "labeler.tasks", BUILTIN_TASKS, _adapter_class
+)
+
+
+def task_names() -> list[str]:
+    """Every task with an adapter, built-in and plugin, without importing torch."""
+    return TASKS.names()
+
+
+def supported_tasks() -> list[str]:
+    return sorted(TASKS.names())
+
+
+def adapter_for(task: str) -> TaskAdapter:
+    """A fresh adapter for `task`; `UnsupportedTask` (a skip, not a failure) if none."""
+    from scanner.tasks.base import UnsupportedTask  # torch: see _adapter_class
+
+    try:
+        return TASKS.get(task)()
+    except UnknownName:
+        raise UnsupportedTask(
+            f"unsupported task {task!r} (supported: {', '.join(supported_tasks())})"
+        ) from None
