@@ -129,3 +129,42 @@ def test_a_scan_measures_the_plugin_tactic(example_plugin, tmp_path):
     assert [(r[0], r[1]) for r in rows] == [("baseline", "ok"), ("example-half-bias", "ok")]
     assert rows[1][2] == "example plugin tactic"
     assert "top1_agreement" in json.loads(rows[1][3])
+
+
+def test_a_bug_in_a_task_adapter_is_a_failure_with_its_traceback(tmp_path, capfd):
+    """A programming error is `failed` with its traceback in the log, never `skipped`."""
+    pytest.importorskip("torch")
+    import dataclasses
+
+    from labels.run_status import RunStatus
+    from labels.scheme import load_scheme
+    from scanner.benchmark import BenchmarkJob, benchmark_model
+    from scanner.hardware import detect_hardware
+    from scanner.tasks.text_classification import TextClassification
+
+    class BrokenAdapter(TextClassification):
+        task = "example-broken-task"
+
+        def __init__(self) -> None:
+            raise ZeroDivisionError("a bug in the adapter")
+
+    job = BenchmarkJob(
+        model_id="org/m",
+        revision="r1",
+        task="example-broken-task",
+        path=str(tmp_path),
+        device="cpu",
+        tactics=["baseline"],
+        scan_id="scan-test",
+        scheme_version="v1",
+        hardware=dataclasses.asdict(detect_hardware("cpu")),
+    )
+    with TASKS.registered("example-broken-task", BrokenAdapter):
+        result = benchmark_model(job, load_scheme("v1"))
+    (run,) = [r.run for r in result.results]
+    assert run.status == RunStatus.FAILED
+    assert run.reason.startswith("ZeroDivisionError: a bug in the adapter")
+    assert "Traceback" in capfd.readouterr().err
+
+    unsupported = benchmark_model(dataclasses.replace(job, task="no-such-task"), load_scheme("v1"))
+    assert unsupported.results[0].run.status == RunStatus.SKIPPED
