@@ -13,6 +13,7 @@ import tempfile
 from typing import Any
 
 from labeler.badges import badge_snippets, badge_urls
+from labeler.figures import achievable_sentence, format_change
 from labels.errors import HubError, LabelerError, hub_error
 
 START_MARKER = "<!-- energy-label:start -->"
@@ -59,15 +60,6 @@ def update_card(readme_text: str, block: str) -> str:
     return section + newline + newline + readme_text
 
 
-def _percent(fraction: float) -> str:
-    return f"{fraction * 100:.1f}".rstrip("0").rstrip(".") + " %"
-
-
-def _energy_change(change: float) -> str:
-    sign = "\u2212" if change < 0 else "+"
-    return f"{sign}{abs(change) * 100:.0f} % energy"
-
-
 def achievable_text(label_row: dict[str, Any]) -> str | None:
     """ "C → A with int8-dynamic, −41 % energy, 99.6 % agreement", or None without a better
     qualifying variant. Shared by the card block and the site."""
@@ -78,15 +70,16 @@ def achievable_text(label_row: dict[str, Any]) -> str | None:
     top = top_recommendation(label_row)
     if top and top.get("variant") == label_row.get("best_variant") and top.get("tactic"):
         tactic = top["tactic"]
-    parts = [f"{grade} \u2192 {best} with {tactic}"]
     energy, best_energy = label_row.get("energy_wh_per_1k"), label_row.get("best_energy_wh_per_1k")
-    if energy and best_energy is not None:
-        parts.append(_energy_change(best_energy / energy - 1))
-    retained = label_row.get("quality_retained")
-    if retained is not None:
-        metric = label_row.get("quality_metric") or ""
-        parts.append(f"{_percent(retained)} {QUALITY_WORDS.get(metric, metric)}".strip())
-    return ", ".join(parts)
+    metric = label_row.get("quality_metric") or ""
+    return achievable_sentence(
+        grade,
+        best,
+        str(tactic),
+        best_energy / energy - 1 if energy and best_energy is not None else None,
+        label_row.get("quality_retained"),
+        QUALITY_WORDS.get(metric, metric),
+    )
 
 
 def recommendations(label_row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,7 +126,7 @@ def card_block(label_row: dict[str, Any], site_url: str | None) -> str:
     if top and top.get("tactic"):
         tactic = html.escape(str(top["tactic"]), quote=False)
         change = top.get("energy_change")
-        detail = f" ({_energy_change(change)})" if isinstance(change, int | float) else ""
+        detail = f" ({format_change(change)} energy)" if isinstance(change, int | float) else ""
         lines.append(f"Top recommendation: {tactic}{detail}.")
     lines.append(f"Details and methodology: [{page}]({page})")
     return "\n".join(lines)

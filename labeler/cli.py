@@ -39,6 +39,7 @@ from labeler.cli_options import (
     WindowSecondsOpt,
     WindowsOpt,
 )
+from labeler.figures import format_change
 from labeler.grading import grade_catalog
 from labeler.recommend import headline
 from labeler.screenshots import take_screenshots
@@ -471,7 +472,7 @@ def recommend(
 
 
 def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:+.1f} %"
+    return "" if value is None else format_change(value, digits=1)
 
 
 def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> dict[str, Any]:
