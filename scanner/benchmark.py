@@ -151,8 +151,9 @@ def benchmark_model(
         "workload": workload,
         "hardware": asdict(hardware),
     }
-    if hasattr(meter, "other_processes"):
-        provenance["other_gpu_processes"] = [asdict(p) for p in meter.other_processes()]
+    other_processes = meter.other_processes()
+    if other_processes is not None:
+        provenance["other_gpu_processes"] = [asdict(p) for p in other_processes]
 
     results: list[RunResult] = []
     not_applicable: dict[str, str] = {}
@@ -168,6 +169,20 @@ def benchmark_model(
             }
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
+        bench = VariantBench(
+            model=model,
+            ctx=ctx,
+            adapter=adapter,
+            batch=batch,
+            quality_batch=quality_batch,
+            meter=meter,
+            protocol=protocol,
+            sync=sync,
+            idle_power_w=idle_power_w,
+            quality_minimum=gate.minimum,
+            make_record=base_record,
+            labelled=labelled,
+        )
         baseline_outputs: torch.Tensor | None = None
         for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
             tactic = get_tactic(name)
@@ -183,23 +198,12 @@ def benchmark_model(
             try:
                 result, outputs = _measure_variant(
                     tactic,
-                    model,
-                    ctx,
-                    adapter,
-                    batch,
-                    quality_batch,
-                    meter,
-                    protocol,
-                    sync,
-                    idle_power_w,
+                    bench,
                     baseline_outputs,
-                    gate.minimum,
-                    base_record,
-                    labelled=labelled,
-                    extra_note=eval_note if name == "baseline" else "",
+                    extra_note=eval_note if tactic.is_baseline else "",
                 )
             except Exception as exc:  # one tactic failing must not lose the others
-                if name == "baseline":
+                if tactic.is_baseline:
                     raise
                 results.append(RunResult(_failure(base_record, name, exc)))
                 continue
@@ -207,7 +211,7 @@ def benchmark_model(
                 gc.collect()
                 if job.device.startswith("cuda"):
                     torch.cuda.empty_cache()
-            if name == "baseline":
+            if tactic.is_baseline:
                 baseline_outputs = outputs
             results.append(result)
             if protocol.cooldown_s > 0:
@@ -225,26 +229,43 @@ def benchmark_model(
     return ModelBenchmark(finished, params, not_applicable)
 
 
+@dataclass(frozen=True)
+class VariantBench:
+    """What measuring any variant of one model needs; the same for every tactic."""
+
+    model: torch.nn.Module  # the baseline as loaded: each variant is built from a copy
+    ctx: TacticContext
+    adapter: TaskAdapter
+    batch: Batch  # the scheme's reference workload, on the device
+    quality_batch: Batch  # the items quality is judged on
+    meter: EnergyMeter
+    protocol: Protocol
+    sync: Callable[[], None]
+    idle_power_w: float
+    quality_minimum: float  # the scheme's quality gate
+    make_record: Callable[..., RunRecord]
+    labelled: LabelledEval | None = None
+
+
 def _measure_variant(
     tactic: Tactic,
-    model: torch.nn.Module,
-    ctx: TacticContext,
-    adapter: TaskAdapter,
-    batch: Batch,
-    quality_batch: Batch,
-    meter: EnergyMeter,
-    protocol: Protocol,
-    sync: Callable[[], None],
-    idle_power_w: float,
+    bench: VariantBench,
     baseline_outputs: torch.Tensor | None,
-    quality_minimum: float,
-    base_record: Callable[..., RunRecord],
     *,
-    labelled: LabelledEval | None = None,
     extra_note: str = "",
 ) -> tuple[RunResult, torch.Tensor]:
+    """Build the variant inside a metered window, measure it (paired with the baseline
+    unless it is the baseline), and judge its outputs against the baseline's."""
+    model, ctx, adapter, batch, meter = (
+        bench.model,
+        bench.ctx,
+        bench.adapter,
+        bench.batch,
+        bench.meter,
+    )
+    protocol, sync, idle_power_w = bench.protocol, bench.sync, bench.idle_power_w
     started = utc_now()
-    candidate = model if tactic.name == "baseline" else copy.deepcopy(model)
+    candidate = model if tactic.is_baseline else copy.deepcopy(model)
     _reset_peak_memory(ctx.device)
     with torch.inference_mode():
         sync()
@@ -252,15 +273,15 @@ def _measure_variant(
         build_t0 = time.perf_counter()
         built = tactic.build(candidate, ctx)
         variant_batch = batch.cast(built.input_dtype)
-        if tactic.name == "compile":
-            adapter.run(built.model, variant_batch)  # compilation happens here
+        if tactic.warms_up_during_build:
+            adapter.run(built.model, variant_batch)  # e.g. compilation happens here
         sync()
         build_s = time.perf_counter() - build_t0
         build_reading = meter.stop()
 
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
-        if tactic.name == "baseline":
+        if tactic.is_baseline:
             measurement = run_windows(
                 variant_call,
                 meter,
@@ -281,7 +302,8 @@ def _measure_variant(
                 sync=sync,
             )
             measurement = paired.variant
-        outputs = _outputs(adapter, built, quality_batch.split(batch.inferences))
+        outputs = _outputs(adapter, built, bench.quality_batch.split(batch.inferences))
+        labelled = bench.labelled
         accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)
     if baseline_outputs is None:
@@ -292,7 +314,7 @@ def _measure_variant(
     if accuracy is not None:
         quality_values["labelled_accuracy"] = accuracy
     notes = "; ".join(n for n in (built.notes, extra_note) if n)
-    run = base_record(
+    run = bench.make_record(
         tactic.name,
         RunStatus.OK,
         tactic=tactic.name,
@@ -314,9 +336,9 @@ def _measure_variant(
         quality_metric=quality.metric,
         quality_value=quality.value,
         quality_json=json.dumps(quality_values),
-        qualifies=quality.value >= quality_minimum,
-        build_s=build_s if tactic.name != "baseline" else 0.0,
-        build_energy_wh=build_reading.energy_j / J_PER_WH if tactic.name != "baseline" else 0.0,
+        qualifies=quality.value >= bench.quality_minimum,
+        build_s=0.0 if tactic.is_baseline else build_s,
+        build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
         size_mb=_state_dict_mb(built.model),
         notes=notes or None,
         energy_method=meter.method,

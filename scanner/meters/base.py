@@ -59,5 +59,10 @@ class EnergyMeter(ABC):
         """Provenance for the run: what is read, at what interval, from which source."""
         return {"method": self.method, "estimated": self.estimated}
 
+    def other_processes(self) -> list[Any] | None:
+        """Other processes computing on the metered device (their energy lands in our
+        windows), or None where this meter cannot tell (CPU meters)."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release handles (NVML, polling threads)."""

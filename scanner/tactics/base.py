@@ -48,6 +48,11 @@ class Tactic(ABC):
     description: str = ""
     # On CPU some tactics are measured only when asked, since their build is slow here.
     default_on: tuple[str, ...] = ("cpu", "cuda")
+    # The model as published: measured on its own (not paired with itself), no build cost.
+    is_baseline: bool = False
+    # The variant's first call still builds (compilation): it runs inside the metered build,
+    # so that work counts as build cost and not as the first window's energy.
+    warms_up_during_build: bool = False
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         return APPLIES

@@ -10,6 +10,7 @@ from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 class Baseline(Tactic):
     name = "baseline"
     description = "The model as published (float32, eager mode)."
+    is_baseline = True
 
     def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
         return BuiltVariant(model)

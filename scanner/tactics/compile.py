@@ -16,6 +16,7 @@ from scanner.tactics.base import (
 class Compile(Tactic):
     name = "compile"
     description = "torch.compile (inductor, default mode); build cost includes compilation."
+    warms_up_during_build = True
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         if ctx.task == "text-generation":
