@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from labels.errors import LabelerError
+from labels.errors import LabelerError, first_line
 from labels.migrations import migrate
 from labels.records import (
     HardwareRecord,
@@ -126,7 +126,7 @@ class Catalog:
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise CatalogError(
-                        f"cannot open catalog {self.path}: {_first_line(exc)}"
+                        f"cannot open catalog {self.path}: {first_line(exc)}"
                     ) from None
                 if time.monotonic() >= deadline:
                     raise CatalogLockedError(
@@ -136,7 +136,7 @@ class Catalog:
                 time.sleep(delay_s)
                 delay_s = min(delay_s * 2, 0.5)
             except duckdb.Error as exc:
-                raise CatalogError(f"cannot open catalog {self.path}: {_first_line(exc)}") from None
+                raise CatalogError(f"cannot open catalog {self.path}: {first_line(exc)}") from None
         try:
             yield con
         finally:
@@ -201,7 +201,7 @@ class Catalog:
             try:
                 cursor = con.execute(sql, list(params or []))
             except duckdb.Error as exc:
-                raise CatalogError(f"query failed: {_first_line(exc)}") from None
+                raise CatalogError(f"query failed: {first_line(exc)}") from None
             if cursor.description is None:
                 return QueryResult([], [])
             columns = [d[0] for d in cursor.description]
@@ -337,8 +337,3 @@ def _filters(**conditions: Any) -> tuple[str, list[Any]]:
     parts = [f"{name} = ?" for name, value in conditions.items() if value is not None]
     params = [value for value in conditions.values() if value is not None]
     return ("WHERE " + " AND ".join(parts) if parts else ""), params
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

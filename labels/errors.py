@@ -10,6 +10,12 @@ nothing of the others.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class LabelerError(Exception):
     """An error whose message is a complete sentence for the user; the CLI exits 2."""
 
@@ -48,6 +54,5 @@ def hub_error(exc: BaseException, what: str) -> HubError:
     status = getattr(response, "status_code", None)
     if status in HUB_STATUS_MESSAGES:
         return HubError(HUB_STATUS_MESSAGES[status].format(what=what), status)
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     where = f" (HTTP {status})" if status else ""
-    return HubError(f"the Hub request for {what} failed{where}: {first}", status)
+    return HubError(f"the Hub request for {what} failed{where}: {first_line(exc)}", status)

@@ -160,6 +160,7 @@ def benchmark_model(
     try:
         batch = adapter.reference_batch(path, model, workload).to(job.device)
         quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
+        provenance["reference_inputs"] = batch.source or "adapter"
         labelled, eval_note = _prepare_eval(job, adapter, path, model, workload)
         if job.eval_data:
             provenance["eval_data"] = {

@@ -16,6 +16,7 @@ from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import TACTICS
+from scanner.tasks.text_inputs import TOKENIZER_FILES
 
 MODEL_ID = "synthetic/tiny-bert-text-classification"
 TINY_PROTOCOL = {
@@ -193,3 +194,19 @@ def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) ->
         "qualifies": False,
         "note": "fp16 matrix kernels are slow on CPU; GPU only",
     }
+
+
+def test_provenance_records_which_inputs_the_reference_batch_used(
+    measured: ModelBenchmark, tiny_model: Path, tmp_path: Path
+):
+    provenance = json.loads(by_tactic(measured)["baseline"].provenance_json)
+    assert provenance["reference_inputs"] == "tokenizer"
+    # The same model without its tokenizer files runs on fixed token ids, and says so.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for file in tiny_model.iterdir():
+        if file.is_file() and file.name not in TOKENIZER_FILES and "token" not in file.name:
+            (bare / file.name).write_bytes(file.read_bytes())
+    result = run(job_for(bare, ["baseline"]))
+    provenance = json.loads(by_tactic(result)["baseline"].provenance_json)
+    assert provenance["reference_inputs"] == "fixed-token-ids"

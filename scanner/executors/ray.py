@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from labels.errors import LabelerError
+from labels.errors import LabelerError, first_line
 from labels.scheme import load_scheme
 from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.executors.base import Executor, failed_benchmark, project_pythonpath
@@ -115,7 +115,7 @@ class RayExecutor(Executor):
         try:
             return benchmark_from_json(self.ray.get(ref))
         except Exception as exc:  # a dead worker or node costs this model only
-            return failed_benchmark(job, f"ray task failed: {_first_line(exc)}"[:500])
+            return failed_benchmark(job, f"ray task failed: {_task_error(exc)}"[:500])
 
     def _slots(self, in_flight: dict[Any, tuple[BenchmarkJob, float]]) -> int:
         """Tasks the cluster can run at once: its GPUs for CUDA jobs, else its CPUs."""
@@ -124,9 +124,8 @@ class RayExecutor(Executor):
         return max(1, int(resources.get("GPU" if uses_gpus else "CPU", 1)))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+def _task_error(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)  # RayTaskError wraps the task's own exception
     if isinstance(cause, BaseException) and str(cause).strip():
-        text = f"{type(cause).__name__}: {cause}"
-    return text.splitlines()[0] if text else type(exc).__name__
+        return f"{type(cause).__name__}: {first_line(cause)}"
+    return first_line(exc)

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from labels.errors import first_line
+
 QUALITY_ITEMS = 32  # reference items quality is judged on (all reference sentences)
 
 
@@ -46,6 +48,9 @@ class Batch:
     kwargs: dict[str, Any]
     inferences: int
     input_shape: str
+    # Where the inputs came from, recorded in the run's provenance: "tokenizer" or
+    # "fixed-token-ids" for text (a model without a tokenizer), "synthetic-pixels", ...
+    source: str = ""
 
     def split(self, size: int) -> list[Batch]:
         """Consecutive batches of at most `size` items; non-tensor entries are shared."""
@@ -61,7 +66,7 @@ class Batch:
                 for k, v in self.kwargs.items()
             }
             shape = self.input_shape.replace(str(self.inferences), str(stop - start), 1)
-            chunks.append(Batch(kwargs, stop - start, shape))
+            chunks.append(Batch(kwargs, stop - start, shape, self.source))
         return chunks
 
     def cast(self, dtype: torch.dtype | None) -> Batch:
@@ -72,13 +77,13 @@ class Batch:
             k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
             for k, v in self.kwargs.items()
         }
-        return Batch(kwargs, self.inferences, self.input_shape)
+        return Batch(kwargs, self.inferences, self.input_shape, self.source)
 
     def to(self, device: str) -> Batch:
         moved = {
             k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
         }
-        return Batch(moved, self.inferences, self.input_shape)
+        return Batch(moved, self.inferences, self.input_shape, self.source)
 
 
 class TaskAdapter(ABC):
@@ -162,8 +167,7 @@ def load_pretrained(
             local_files_only=True,
         )
     except Exception as exc:  # transformers raises many types for a broken checkpoint
-        text = str(exc).strip().splitlines()
-        raise ModelLoadError(f"load error: {text[0] if text else type(exc).__name__}") from None
+        raise ModelLoadError(f"load error: {first_line(exc)}") from None
     return model.to(device).eval()
 
 

@@ -31,10 +31,10 @@ class TextBatchAdapter(TaskAdapter):
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
     ) -> Batch:
         batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
-        kwargs, _ = tokenize_reference(
+        kwargs, source = tokenize_reference(
             path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
         )
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
+        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens", source)
 
 
 def tokenize_reference(
