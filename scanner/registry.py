@@ -11,7 +11,7 @@ help without loading torch); an implementation is imported the first time it is 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -37,15 +37,36 @@ class PluginError(LabelerError):
 class Registry(Generic[T]):
     """Named implementations of one extension point.
 
-    `check` turns a loaded attribute into the registered object (or raises `PluginError`):
-    for tactics an instance whose `name` matches, for tasks and executors a subclass.
+    Every entry must be an instance (tactics) or a subclass (tasks, executors) of the class
+    named by `interface`, which is imported only when an entry is loaded, so listing names
+    stays free of torch. Where the implementation names itself (`name_attribute`), that
+    name must be the one it is registered under.
     """
 
     kind: str  # "tactic", "task", "executor": used in messages
     group: str  # entry-point group, e.g. "labeler.tactics"
     builtin: Mapping[str, str]  # name -> "module:attribute", in listing order
-    check: Callable[[str, Any], T]
+    interface: str  # "module:Class" every entry is an instance or a subclass of
+    instances: bool = False
+    name_attribute: str | None = None
     _loaded: dict[str, T] = field(default_factory=dict, repr=False)
+
+    def check(self, name: str, loaded: Any) -> T:
+        """`loaded` if it is the kind of object this registry holds, else `PluginError`."""
+        interface = _load(self.interface, self.kind, name)
+        if self.instances:
+            right_kind, wanted = isinstance(loaded, interface), "instance"
+        else:
+            right_kind = isinstance(loaded, type) and issubclass(loaded, interface)
+            wanted = "subclass"
+        if not right_kind:
+            raise PluginError(
+                f"{self.kind} {name!r} is {loaded!r}, not a {interface.__name__} {wanted}"
+            )
+        own_name = getattr(loaded, self.name_attribute, name) if self.name_attribute else name
+        if own_name != name:
+            raise PluginError(f"{self.kind} registered as {name!r} calls itself {own_name!r}")
+        return loaded
 
     def targets(self) -> dict[str, str]:
         """Every name and the `module:attribute` it loads; a plugin cannot shadow a built-in."""
@@ -93,3 +114,16 @@ def _load(target: str, kind: str, name: str) -> Any:
         return getattr(module, attribute.strip()) if attribute else module
     except (ImportError, AttributeError) as exc:
         raise PluginError(f"{kind} {name!r} cannot be loaded from {target!r}: {exc}") from None
+
+
+def lazy_attributes(package: str, module: str, names: tuple[str, ...]) -> Any:
+    """A module `__getattr__` for `package` that imports `names` from `module` when first
+    asked for: a package re-exports its interface (which needs torch) and its registry
+    (which must not) without importing torch itself."""
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

@@ -7,9 +7,9 @@ keyword arguments of `Executor.__init__`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scanner.registry import PluginError, Registry
+from scanner.registry import Registry
 
 if TYPE_CHECKING:
     from scanner.executors.base import Executor
@@ -21,17 +21,11 @@ BUILTIN_EXECUTORS = {
 }
 
 
-def _executor_class(name: str, loaded: Any) -> type[Executor]:
-    # Imported here, not above: listing names must not import torch (the CLI's --help).
-    from scanner.executors.base import Executor
-
-    if not (isinstance(loaded, type) and issubclass(loaded, Executor)):
-        raise PluginError(f"executor {name!r} is {loaded!r}, not an Executor subclass")
-    return loaded
-
-
 EXECUTORS: Registry[type[Executor]] = Registry(
-    "executor", "labeler.executors", BUILTIN_EXECUTORS, _executor_class
+    "executor",
+    "labeler.executors",
+    BUILTIN_EXECUTORS,
+    interface="scanner.executors.base:Executor",
 )
 
 

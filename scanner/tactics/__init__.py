@@ -4,8 +4,7 @@ The registry's names are importable without torch; the interface classes (which 
 are loaded on first access, so `from scanner.tactics import tactic_names` stays cheap.
 """
 
-from typing import Any
-
+from scanner.registry import lazy_attributes
 from scanner.tactics.registry import (
     TACTICS,
     all_tactics,
@@ -16,13 +15,7 @@ from scanner.tactics.registry import (
 
 _INTERFACE = ("Applicability", "BuiltVariant", "Tactic", "TacticContext")
 
-
-def __getattr__(name: str) -> Any:
-    if name in _INTERFACE:
-        from scanner.tactics import base  # torch: only when the interface is asked for
-
-        return getattr(base, name)
-    raise AttributeError(f"module 'scanner.tactics' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, "scanner.tactics.base", _INTERFACE)
 
 
 __all__ = [

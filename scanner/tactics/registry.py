@@ -10,9 +10,9 @@ an entry point `name = "package.module:INSTANCE"` in the group `labeler.tactics`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scanner.registry import PluginError, Registry
+from scanner.registry import Registry
 
 if TYPE_CHECKING:
     from scanner.tactics.base import Tactic
@@ -38,18 +38,14 @@ BUILTIN_TACTICS = {
 }
 
 
-def _tactic(name: str, loaded: Any) -> Tactic:
-    # Imported here, not above: listing names must not import torch (the CLI's --help).
-    from scanner.tactics.base import Tactic
-
-    if not isinstance(loaded, Tactic):
-        raise PluginError(f"tactic {name!r} is {type(loaded).__name__}, not a Tactic instance")
-    if loaded.name != name:
-        raise PluginError(f"tactic registered as {name!r} calls itself {loaded.name!r}")
-    return loaded
-
-
-TACTICS: Registry[Tactic] = Registry("tactic", "labeler.tactics", BUILTIN_TACTICS, _tactic)
+TACTICS: Registry[Tactic] = Registry(
+    "tactic",
+    "labeler.tactics",
+    BUILTIN_TACTICS,
+    interface="scanner.tactics.base:Tactic",
+    instances=True,
+    name_attribute="name",
+)
 
 
 def tactic_names() -> list[str]:

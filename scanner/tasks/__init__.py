@@ -4,19 +4,12 @@ The registry's names are importable without torch; the interface classes (which 
 are loaded on first access.
 """
 
-from typing import Any
-
+from scanner.registry import lazy_attributes
 from scanner.tasks.registry import TASKS, adapter_for, supported_tasks, task_names
 
 _INTERFACE = ("QualityResult", "TaskAdapter", "UnsupportedTask")
 
-
-def __getattr__(name: str) -> Any:
-    if name in _INTERFACE:
-        from scanner.tasks import base  # torch: only when the interface is asked for
-
-        return getattr(base, name)
-    raise AttributeError(f"module 'scanner.tasks' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, "scanner.tasks.base", _INTERFACE)
 
 
 __all__ = [

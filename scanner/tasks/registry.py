@@ -8,9 +8,9 @@ gate in the label scheme before a model of it can be graded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scanner.registry import PluginError, Registry, UnknownName
+from scanner.registry import Registry, UnknownName
 
 if TYPE_CHECKING:
     from scanner.tasks.base import TaskAdapter
@@ -24,19 +24,12 @@ BUILTIN_TASKS = {
 }
 
 
-def _adapter_class(name: str, loaded: Any) -> type[TaskAdapter]:
-    # Imported here, not above: listing names must not import torch (the CLI's --help).
-    from scanner.tasks.base import TaskAdapter
-
-    if not (isinstance(loaded, type) and issubclass(loaded, TaskAdapter)):
-        raise PluginError(f"task {name!r} is {loaded!r}, not a TaskAdapter subclass")
-    if loaded.task != name:
-        raise PluginError(f"task registered as {name!r} adapts {loaded.task!r}")
-    return loaded
-
-
 TASKS: Registry[type[TaskAdapter]] = Registry(
-    "task", "labeler.tasks", BUILTIN_TASKS, _adapter_class
+    "task",
+    "labeler.tasks",
+    BUILTIN_TASKS,
+    interface="scanner.tasks.base:TaskAdapter",
+    name_attribute="task",
 )
 
 
@@ -51,7 +44,8 @@ def supported_tasks() -> list[str]:
 
 def adapter_for(task: str) -> TaskAdapter:
     """A fresh adapter for `task`; `UnsupportedTask` (a skip, not a failure) if none."""
-    from scanner.tasks.base import UnsupportedTask  # torch: see _adapter_class
+    # Imported here, not above: listing names must not import torch (the CLI's --help).
+    from scanner.tasks.base import UnsupportedTask
 
     try:
         return TASKS.get(task)()
