@@ -21,7 +21,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from labeler.badges import badge_snippets, badge_svg, shields_endpoint
@@ -42,16 +41,14 @@ from labeler.cli_options import (
 from labeler.figures import format_change
 from labeler.grading import grade_catalog
 from labeler.recommend import headline
-from labeler.screenshots import take_screenshots
-from labeler.site import build_site
 from labels.catalog import Catalog
 from labels.errors import LabelerError
 from labels.scheme import DEFAULT_SCHEME_VERSION, load_scheme
 from scanner.discovery.demo import discover_demo_models
 from scanner.discovery.local import discover_local_models
+from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
 from scanner.executors.registry import executor_names
 from scanner.library_logs import quiet_library_logs
-from scanner.schedule import parse_cron, run_schedule
 from scanner.tactics.registry import tactic_names
 
 app = typer.Typer(
@@ -164,12 +161,21 @@ def scan(
         ),
     ] = None,
     scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
+    protocol_name: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="scheme (graded labels, the default) or energy-score (the AI Energy Score's "
+            "protocol: batch 1, 1,000 queries, fp32, 10 new tokens; shown apart, not graded).",
+        ),
+    ] = "scheme",
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
     from scanner.scan import ScanOptions  # torch: imported by the commands that scan
 
     _check_scan_options(scheme, task, executor, tactic, device)
+    _check_protocol(protocol_name, tactic)
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
     eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
@@ -208,6 +214,7 @@ def scan(
         scheme_version=scheme,
         max_params=max_params,
         eval_data=eval_data_path,
+        protocol_name=protocol_name,
     )
     summary = run_scan(refs, open_catalog(catalog, create=True), options)
     if not summary.ok:
@@ -229,9 +236,21 @@ def _check_scan_options(
     _check_tactics(tactics, device)
 
 
+def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
+    if protocol_name not in PROTOCOLS:
+        raise UsageError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
+    if protocol_name == ENERGY_SCORE and tactics:
+        raise UsageError("--protocol energy-score measures the baseline alone: drop --tactic")
+
+
 def _check_tactics(tactics: list[str] | None, device: str) -> None:
     if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
+    if device.startswith("cuda"):
+        import torch  # only to check a CUDA device: other commands start without torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: torch sees no CUDA device on this machine")
     if not tactics:
         return
     known = tactic_names()
@@ -299,6 +318,9 @@ def run_scan(
     refs: Any, catalog: Catalog, options: Any, should_stop: Callable[[], bool] = lambda: False
 ) -> Any:
     """Scan with a progress bar; print one line per model that did not go through."""
+    # rich.progress and the scan (torch) load only when a scan runs.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from scanner.scan import scan as scan_models  # torch: only when scanning
 
     refs = list(refs) if not isinstance(refs, list) else refs
@@ -362,6 +384,8 @@ def site(
     catalog: CatalogOpt = None,
 ) -> None:
     """Render the label website, badges and data downloads."""
+    from labeler.site import build_site  # jinja2: only the commands that render load it
+
     summary = build_site(
         open_catalog(catalog), out_dir, scheme=load_scheme(scheme), site_url=site_url
     )
@@ -546,6 +570,8 @@ def schedule(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
+    from scanner.schedule import parse_cron, run_schedule  # apscheduler: half a second
+
     trigger = parse_cron(cron)
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
@@ -554,6 +580,7 @@ def schedule(
     }
 
     def cycle(should_stop: Callable[[], bool]) -> str:
+        from labeler.site import build_site  # jinja2, as in `site`
         from scanner.scan import ScanOptions  # torch: only when a cycle runs
 
         cat = Catalog(catalog_path)
@@ -591,6 +618,8 @@ def demo(
     catalog: CatalogOpt = None,
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, and build the site."""
+    from labeler.screenshots import take_screenshots
+    from labeler.site import build_site  # jinja2, as in `site`
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
     cat = open_catalog(catalog, create=True)

@@ -28,6 +28,14 @@ from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.run_status import RunStatus
 from labels.scheme import Scheme, SchemeError
 from labels.timestamps import utc_now
+from scanner.energy_score import (
+    ENERGY_SCORE,
+    SCHEME,
+    describe_energy_score,
+    energy_score_protocol,
+    energy_score_workload,
+    wants_fp32,
+)
 from scanner.hardware import software_versions
 from scanner.harness import (
     HARNESS_VERSION,
@@ -70,6 +78,7 @@ class BenchmarkJob:
     allow_pickle: bool = False
     meter: str | None = None  # force an energy method
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
+    protocol_name: str = SCHEME  # or ENERGY_SCORE: the AI Energy Score's protocol
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,8 @@ def benchmark_model(
         adapter = adapter_for(job.task)
         workload = scheme.workload(job.task)
         gate = scheme.quality_gate(job.task)
+        if job.protocol_name == ENERGY_SCORE:
+            workload = energy_score_workload(workload)
     except (UnsupportedTask, SchemeError) as exc:  # no adapter, or the scheme lacks the task
         return ModelBenchmark(
             [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
@@ -116,6 +127,8 @@ def benchmark_model(
     try:
         note("loading")
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
+        if job.protocol_name == ENERGY_SCORE and wants_fp32(job.task):
+            model = model.float()
     except LoadRefused as exc:
         return ModelBenchmark(
             [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
@@ -135,7 +148,10 @@ def benchmark_model(
             return ModelBenchmark(
                 [RunResult(base_record("baseline", RunStatus.FAILED, reason=reason))], params
             )
-    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **job.protocol})
+    overrides = (
+        energy_score_protocol(job.protocol) if job.protocol_name == ENERGY_SCORE else job.protocol
+    )
+    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **overrides})
     sync = _sync_for(job.device)
     ctx = TacticContext(
         device=job.device,
@@ -151,6 +167,8 @@ def benchmark_model(
         "workload": workload,
         "hardware": asdict(hardware),
     }
+    if job.protocol_name == ENERGY_SCORE:
+        provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
     other_processes = meter.other_processes()
     if other_processes is not None:
         provenance["other_gpu_processes"] = [asdict(p) for p in other_processes]
@@ -185,7 +203,8 @@ def benchmark_model(
             labelled=labelled,
         )
         baseline_outputs: torch.Tensor | None = None
-        for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
+        tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
+        for name in ["baseline", *[t for t in tactics if t != "baseline"]]:
             tactic = get_tactic(name)
             try:
                 applicability = tactic.applies_to(model, ctx)
@@ -424,6 +443,7 @@ def _record_factory(
             device=job.device,
             harness_version=HARNESS_VERSION,
             scheme_version=job.scheme_version,
+            protocol=job.protocol_name,
             started_at=values.pop("started_at", started),
             finished_at=utc_now(),
             **versions,

@@ -27,6 +27,7 @@ def unmeasured_run(
     scheme_version: str,
     status: RunStatus,
     reason: str,
+    protocol: str = "scheme",
 ) -> RunRecord:
     """A baseline run with `status` and `reason` and no measurement."""
     now = utc_now()
@@ -47,4 +48,5 @@ def unmeasured_run(
         scheme_version=scheme_version,
         started_at=now,
         finished_at=now,
+        protocol=protocol,
     )

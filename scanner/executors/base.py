@@ -49,6 +49,7 @@ def failed_benchmark(job: BenchmarkJob, reason: str) -> ModelBenchmark:
         scheme_version=job.scheme_version,
         status=RunStatus.FAILED,
         reason=reason,
+        protocol=job.protocol_name,
     )
     return ModelBenchmark([RunResult(run)])
 
