@@ -2,11 +2,17 @@
 
 Each command parses options, calls one library function, prints, and turns expected errors
 into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed).
+
+Modules that import torch (the scan, the benchmark) or huggingface_hub (the Hub) are
+imported inside the commands that need them, so `labeler grade`, `site`, `badge` and
+`--help` start without them; everything else is imported here.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -17,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from labeler.badges import badge_snippets, badge_svg, shields_endpoint
+from labeler.card import card_block, push_card, update_card
 from labeler.cli_options import (
     CatalogOpt,
     DeviceOpt,
@@ -30,15 +38,23 @@ from labeler.cli_options import (
     WindowSecondsOpt,
     WindowsOpt,
 )
+from labeler.figures import format_change
+from labeler.grading import grade_catalog
+from labeler.recommend import headline
 from labels.catalog import (
     Catalog,
-    CatalogError,
     catalog_exists,
     check_catalog_folder,
     default_catalog_path,
 )
-from labels.scheme import DEFAULT_SCHEME_VERSION, SchemeError, load_scheme
+from labels.errors import LabelerError
+from labels.scheme import DEFAULT_SCHEME_VERSION, load_scheme
+from scanner.discovery.demo import discover_demo_models
+from scanner.discovery.local import discover_local_models
+from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
+from scanner.executors.registry import executor_names
 from scanner.library_logs import quiet_library_logs
+from scanner.tactics.registry import tactic_names
 
 app = typer.Typer(
     name="labeler",
@@ -54,41 +70,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SITE = Path("build/site")
 
 
-class UsageError(Exception):
+class UsageError(LabelerError):
     """Bad input from the user: one line on stderr, exit status 2."""
 
 
 def expected_errors(fn: F) -> F:
-    """Turn the errors a user can cause into one clear line and an exit status."""
+    """Turn the errors a user can cause into one clear line and an exit status.
+
+    Every such error is a `LabelerError` (catalog, scheme, discovery, Hub, card, meter,
+    hardware, schedule, bad options); anything else is a bug and keeps its traceback.
+    A path the user named that the operating system cannot find is the one outside error
+    that also means bad input.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from scanner.discovery.base import DiscoveryError
-        from scanner.hardware import HardwareDetectionError
-        from scanner.meters.base import MeterUnavailable
-        from scanner.schedule import ScheduleError
-
         try:
             return fn(*args, **kwargs)
-        except (
-            CatalogError,
-            SchemeError,
-            DiscoveryError,
-            UsageError,
-            ScheduleError,
-            HardwareDetectionError,
-            MeterUnavailable,
-            FileNotFoundError,
-        ) as exc:
-            # soft_wrap: rich would otherwise fold a long message (a path) onto more lines
-            message = " ".join(str(exc).split())
-            err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+        except LabelerError as exc:
+            _print_error(exc.one_line())
+            raise typer.Exit(exc.exit_code) from None
+        except FileNotFoundError as exc:
+            _print_error(" ".join(str(exc).split()))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted", markup=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_error(message: str) -> None:
+    # soft_wrap: rich would otherwise fold a long message (a path) onto more lines
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def open_catalog(path: Path | None, *, create: bool = False, read_only: bool = False) -> Catalog:
@@ -164,7 +178,7 @@ def scan(
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
-    from scanner.scan import ScanOptions
+    from scanner.scan import ScanOptions  # torch: imported by the commands that scan
 
     _check_scan_options(scheme, task, executor, tactic, device)
     _check_protocol(protocol_name, tactic)
@@ -226,19 +240,14 @@ def _check_scan_options(
     unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
     if unknown_tasks:
         raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
-    if executor not in ("subprocess", "inprocess", "ray"):
-        raise UsageError(f"unknown executor {executor!r} (subprocess, inprocess, ray)")
-    if executor == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
+    if executor not in executor_names():
+        raise UsageError(f"unknown executor {executor!r} (known: {', '.join(executor_names())})")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
     _check_tactics(tactics, device)
 
 
 def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
-    from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
-
     if protocol_name not in PROTOCOLS:
         raise UsageError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
     if protocol_name == ENERGY_SCORE and tactics:
@@ -249,15 +258,13 @@ def _check_tactics(tactics: list[str] | None, device: str) -> None:
     if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
     if device.startswith("cuda"):
-        import torch
+        import torch  # only to check a CUDA device: other commands start without torch
 
         if not torch.cuda.is_available():
             raise UsageError(f"--device {device}: torch sees no CUDA device on this machine")
     if not tactics:
         return
-    from scanner.tactics import all_tactics
-
-    known = all_tactics()
+    known = tactic_names()
     unknown = [t for t in tactics if t not in known]
     if unknown:
         raise UsageError(f"unknown tactic {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -267,7 +274,7 @@ def _eval_data_path(path: Path | None) -> str | None:
     """Check the labelled file before any model is benchmarked; children get its full path."""
     if path is None:
         return None
-    from scanner.tasks.eval_data import EvalDataError, read_eval_data
+    from scanner.tasks.eval_data import EvalDataError, read_eval_data  # torch, as above
 
     try:
         read_eval_data(path)
@@ -289,11 +296,9 @@ def _discover(
     max_params=None,
 ):  # noqa: ANN001, ANN202
     if source == "demo":
-        from scanner.discovery.demo import discover_demo_models
-
         return discover_demo_models(models_dir / "demo")
     if source == "hub":
-        from scanner.discovery.hub import discover_hub_models
+        from scanner.discovery.hub import discover_hub_models  # huggingface_hub: hub only
 
         model_ids = None
         if models_file is not None:
@@ -317,8 +322,6 @@ def _discover(
             max_download_gb=max_download_gb,
             max_params=max_params,
         )
-    from scanner.discovery.local import discover_local_models
-
     return discover_local_models(Path(source))
 
 
@@ -326,9 +329,10 @@ def run_scan(
     refs: Any, catalog: Catalog, options: Any, should_stop: Callable[[], bool] = lambda: False
 ) -> Any:
     """Scan with a progress bar; print one line per model that did not go through."""
+    # rich.progress and the scan (torch) load only when a scan runs.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scanner.scan import scan as scan_models
+    from scanner.scan import scan as scan_models  # torch: only when scanning
 
     refs = list(refs) if not isinstance(refs, list) else refs
     progress = Progress(
@@ -374,8 +378,6 @@ def run_scan(
 @expected_errors
 def grade(scheme: SchemeOpt = DEFAULT_SCHEME_VERSION, catalog: CatalogOpt = None) -> None:
     """Grade every measured model A-G under a label scheme."""
-    from labeler.grading import grade_catalog
-
     summary = grade_catalog(open_catalog(catalog), load_scheme(scheme))
     out.print(
         f"graded {summary.graded} labels, {summary.ungraded} ungraded "
@@ -393,7 +395,7 @@ def site(
     catalog: CatalogOpt = None,
 ) -> None:
     """Render the label website, badges and data downloads."""
-    from labeler.site import build_site
+    from labeler.site import build_site  # jinja2: only the commands that render load it
 
     summary = build_site(
         open_catalog(catalog, read_only=True),
@@ -414,8 +416,6 @@ def badge(
     catalog: CatalogOpt = None,
 ) -> None:
     """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
-    from labeler.badges import badge_snippets, badge_svg, shields_endpoint
-
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.get("estimated"))
     if fmt == "svg":
@@ -445,8 +445,6 @@ def card(
     catalog: CatalogOpt = None,
 ) -> None:
     """Insert or update the energy-label block in a model card (idempotent)."""
-    from labeler.card import card_block, push_card, update_card
-
     if readme is None and not push:
         raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
     if readme is not None and not readme.is_file():
@@ -460,7 +458,9 @@ def card(
             readme.write_text(after, encoding="utf-8")
         out.print(f"{'updated' if after != before else 'unchanged'}: {readme}", markup=False)
     if push:
-        url = push_card(model_id, block, create_pr=create_pr)
+        from scanner.discovery.hub import hub_endpoint  # huggingface_hub: only to push
+
+        url = push_card(model_id, block, create_pr=create_pr, endpoint=hub_endpoint())
         out.print(f"pushed: {url}", markup=False)
 
 
@@ -472,8 +472,6 @@ def recommend(
     catalog: CatalogOpt = None,
 ) -> None:
     """Show the tactics that would make a model cheaper to run, with measured figures."""
-    from labeler.recommend import headline
-
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     out.print(
         f"{model_id} on {label['hardware']} ({label['task']}): {headline(label)}", markup=False
@@ -512,7 +510,7 @@ def recommend(
 
 
 def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:+.1f} %"
+    return "" if value is None else format_change(value, digits=1)
 
 
 def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> dict[str, Any]:
@@ -541,8 +539,6 @@ def sql(
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
     elif fmt == "csv":
-        import csv
-
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)
         writer.writerows(result.rows)
@@ -598,7 +594,7 @@ def schedule(
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
     from labels.snapshots import SnapshotError, default_keep_snapshots, take_snapshot
-    from scanner.schedule import parse_cron, run_schedule
+    from scanner.schedule import parse_cron, run_schedule  # apscheduler: half a second
 
     try:
         keep = keep_snapshots if keep_snapshots is not None else default_keep_snapshots()
@@ -612,9 +608,8 @@ def schedule(
     }
 
     def cycle(should_stop: Callable[[], bool]) -> str:
-        from labeler.grading import grade_catalog
-        from labeler.site import build_site
-        from scanner.scan import ScanOptions
+        from labeler.site import build_site  # jinja2, as in `site`
+        from scanner.scan import ScanOptions  # torch: only when a cycle runs
 
         cat = Catalog(catalog_path)
         refs = _discover(
@@ -653,10 +648,9 @@ def demo(
     catalog: CatalogOpt = None,
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, and build the site."""
-    from labeler.grading import grade_catalog
-    from labeler.site import build_site
-    from scanner.discovery.demo import discover_demo_models
-    from scanner.scan import ScanOptions
+    from labeler.screenshots import take_screenshots
+    from labeler.site import build_site  # jinja2, as in `site`
+    from scanner.scan import ScanOptions  # torch: only when the demo scans
 
     cat = open_catalog(catalog, create=True)
     protocol = {
@@ -672,8 +666,6 @@ def demo(
     built = build_site(cat, out_dir)
     out.print(f"site: {built.models} models → {built.out_dir / 'index.html'}", markup=False)
     if screenshots:
-        from labeler.screenshots import take_screenshots
-
         for path in take_screenshots(out_dir, Path("build/screenshots")):
             out.print(f"screenshot: {path}", markup=False)
     if not summary.ok:

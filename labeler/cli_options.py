@@ -1,4 +1,8 @@
-"""Typed CLI options shared by several commands, defined once."""
+"""Typed CLI options shared by several commands, defined once.
+
+The lists of tasks, tactics and executors in the help come from their registries (plugins
+included), read without importing torch.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from scanner.executors.registry import executor_names
+from scanner.tactics.registry import tactic_names
+from scanner.tasks.registry import task_names
 
 CatalogOpt = Annotated[
     Path | None,
@@ -20,7 +28,7 @@ DeviceOpt = Annotated[
 ]
 TaskOpt = Annotated[
     list[str] | None,
-    typer.Option("--task", help="Pipeline tag to scan (repeatable), e.g. text-classification."),
+    typer.Option("--task", help=f"Pipeline tag to scan (repeatable): {', '.join(task_names())}."),
 ]
 SiteOutOpt = Annotated[Path, typer.Option("--out", help="Folder the site is written to.")]
 SiteUrlOpt = Annotated[
@@ -34,7 +42,8 @@ SiteUrlOpt = Annotated[
 SchemeOpt = Annotated[str, typer.Option("--scheme", help="Label scheme version, e.g. v1.")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Models per task (hub).")]
 TacticOpt = Annotated[
-    list[str] | None, typer.Option("--tactic", help="Tactic to measure (repeatable).")
+    list[str] | None,
+    typer.Option("--tactic", help=f"Tactic to measure (repeatable): {', '.join(tactic_names())}."),
 ]
 WindowsOpt = Annotated[
     int | None, typer.Option("--windows", min=1, help="Measured windows per variant.")
@@ -43,5 +52,6 @@ WindowSecondsOpt = Annotated[
     float | None, typer.Option("--window-s", min=0.0, help="Minimum seconds a window.")
 ]
 ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="subprocess (default), inprocess or ray.")
+    str,
+    typer.Option("--executor", help=f"Where models run: {', '.join(executor_names())}."),
 ]

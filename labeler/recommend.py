@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from labeler.figures import achievable_sentence
 from labels.records import RunRecord
 
 
@@ -175,13 +176,11 @@ def headline(label: dict[str, Any]) -> str:
     best = label.get("best_variant")
     if not best or best == "baseline":
         return f"{grade}: no tactic measurably saved energy within the quality tolerance"
-    base_e, best_e = label.get("energy_wh_per_1k"), label.get("best_energy_wh_per_1k")
-    change = _change(best_e, base_e)
-    quality = label.get("quality_retained")
-    metric = (label.get("quality_metric") or "quality").replace("_", " ")
-    parts = [f"{grade} → {label.get('best_grade') or '?'} with {best}"]
-    if change is not None:
-        parts.append(f"{change * 100:+.0f} % energy".replace("-", "−"))
-    if quality is not None:
-        parts.append(f"{quality * 100:.1f} % {metric}")
-    return ", ".join(parts)
+    return achievable_sentence(
+        grade,
+        label.get("best_grade") or "?",
+        best,
+        _change(label.get("best_energy_wh_per_1k"), label.get("energy_wh_per_1k")),
+        label.get("quality_retained"),
+        (label.get("quality_metric") or "quality").replace("_", " "),
+    )

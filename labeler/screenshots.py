@@ -8,8 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from labels.errors import LabelerError
+
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+
+
+class ScreenshotError(LabelerError):
+    """Screenshots cannot be taken here (no browser); the message says how to fix it."""
 
 
 def chromium_path() -> str | None:
@@ -27,7 +33,7 @@ def take_screenshots(site_dir: Path, out_dir: Path, *, width_px: int = 1280) -> 
 
     executable = chromium_path()
     if executable is None:
-        raise RuntimeError(
+        raise ScreenshotError(
             f"Chromium not found at {DEFAULT_CHROMIUM} (install it with "
             "`apt-get install chromium`, or set LABELER_CHROMIUM)"
         )

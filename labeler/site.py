@@ -35,6 +35,7 @@ from labeler.badges import (
     shields_endpoint,
 )
 from labeler.card import QUALITY_WORDS, achievable_text, recommendations, top_recommendation
+from labeler.figures import format_change, format_energy, format_percent
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import (
     Catalog,
@@ -85,31 +86,6 @@ class SiteSummary:
 
 
 # -- formatting --------------------------------------------------------------------------
-
-
-def format_energy(value: float | None) -> str:
-    """Wh per 1,000 inferences with about three significant digits, never in e-notation."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "\u2013"
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:.{min(decimals, 6)}f}"
-
-
-def format_percent(fraction: float | None, digits: int = 1) -> str:
-    if fraction is None:
-        return "\u2013"
-    return f"{fraction * 100:.{digits}f} %"
-
-
-def format_change(fraction: float | None) -> str:
-    if fraction is None:
-        return "\u2013"
-    sign = "\u2212" if fraction < 0 else "+"
-    return f"{sign}{abs(fraction) * 100:.0f} %"
 
 
 def format_date(value: Any) -> str:

@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
+from labels.errors import LabelerError, first_line
 from labels.migrations import migrate, unknown_migrations
 from labels.records import (
     HardwareRecord,
@@ -40,13 +40,14 @@ from labels.snapshots import (
     remove_stale_temp_files,
     writer_path_for,
 )
+from labels.timestamps import utc_now
 
 DEFAULT_CATALOG = Path("build") / "catalog.duckdb"
 DEFAULT_LOCK_TIMEOUT_S = 15.0
 R = TypeVar("R")
 
 
-class CatalogError(Exception):
+class CatalogError(LabelerError):
     """The catalog cannot be opened or used; the message says why in one line."""
 
 
@@ -108,11 +109,6 @@ def check_catalog_folder(path: Path) -> None:
 def catalog_exists(path: Path) -> bool:
     """True when the published file or the writer's file is there."""
     return path.exists() or writer_path_for(path).exists()
-
-
-def utc_now() -> datetime:
-    """Naive UTC, which is how the catalog stores every timestamp."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -209,7 +205,7 @@ class Catalog:
 
     def _corrupt(self, damaged: Path, exc: BaseException) -> CatalogError:
         if not _looks_corrupt(exc):
-            return CatalogError(f"cannot open catalog {damaged}: {_first_line(exc)}")
+            return CatalogError(f"cannot open catalog {damaged}: {first_line(exc)}")
         good = newest_good_snapshot(self.path, include_published=damaged != self.path)
         restore = (
             f"newest good snapshot: {good}"
@@ -217,7 +213,7 @@ class Catalog:
             else "no good snapshot to restore from"
         )
         return CatalogCorruptError(
-            f"catalog {damaged} is corrupt or truncated ({_first_line(exc)}); {restore}; "
+            f"catalog {damaged} is corrupt or truncated ({first_line(exc)}); {restore}; "
             "nothing was overwritten (docs/catalog.md says how to restore)"
         )
 
@@ -350,7 +346,7 @@ class Catalog:
             except duckdb.Error as exc:
                 if _looks_corrupt(exc):
                     raise self._corrupt(self.path, exc) from None
-                raise CatalogError(f"query failed: {_first_line(exc)}") from None
+                raise CatalogError(f"query failed: {first_line(exc)}") from None
             if cursor.description is None:
                 return QueryResult([], [])
             columns = [d[0] for d in cursor.description]
@@ -513,8 +509,3 @@ _CORRUPTION_SIGNS = (
 def _looks_corrupt(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(sign in text for sign in _CORRUPTION_SIGNS)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

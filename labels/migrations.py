@@ -6,9 +6,10 @@ Never edit a migration that has shipped: add a new one. `migrate()` runs on ever
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import duckdb
+
+from labels.timestamps import utc_now
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -271,7 +272,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             fn(con)
             con.execute(
                 "INSERT INTO _migrations VALUES (?, ?)",
-                [name, datetime.now(UTC).replace(tzinfo=None)],
+                [name, utc_now()],
             )
             con.execute("COMMIT")
         except Exception:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labels.errors import LabelerError
+
 SCHEMES_DIR = Path(__file__).parent / "schemes"
 DEFAULT_SCHEME_VERSION = "v1"
 GRADES = ("A", "B", "C", "D", "E", "F", "G")
 
 
-class SchemeError(Exception):
+class SchemeError(LabelerError):
     """A scheme file is missing or malformed."""
 
 

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import duckdb
 
+from labels.errors import LabelerError
+
 DEFAULT_KEEP_SNAPSHOTS = 7
 _TEMP_INFIX = ".publish-"
 _SNAPSHOT_STAMP = re.compile(r"-(\d{8}T\d{6}\d{6}Z)$")
 
 
-class SnapshotError(Exception):
+class SnapshotError(LabelerError):
     """A snapshot option or file is unusable; the message says why in one line."""
 
 

@@ -12,19 +12,22 @@ import functools
 import gc
 import io
 import json
+import sys
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
-from labels.scheme import Scheme
+from labels.run_status import RunStatus
+from labels.scheme import Scheme, SchemeError
+from labels.timestamps import utc_now
 from scanner.energy_score import (
     ENERGY_SCORE,
     SCHEME,
@@ -33,6 +36,7 @@ from scanner.energy_score import (
     energy_score_workload,
     wants_fp32,
 )
+from scanner.hardware import software_versions
 from scanner.harness import (
     HARNESS_VERSION,
     J_PER_WH,
@@ -44,10 +48,17 @@ from scanner.harness import (
     run_windows,
 )
 from scanner.meters.base import EnergyMeter, MeterUnavailable
-from scanner.tactics.base import Tactic, TacticContext, get_tactic
-from scanner.tasks.base import Batch, ModelLoadError, TaskAdapter, UnsupportedTask
-
-SECURITY_REASONS = ("needs trust_remote_code", "only pickle weights")
+from scanner.meters.select import select_meter
+from scanner.tactics.base import Tactic, TacticContext
+from scanner.tactics.registry import get_tactic
+from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
+from scanner.tasks.eval_data import (
+    EvalDataError,
+    label_indices,
+    labelled_accuracy,
+    read_eval_data,
+)
+from scanner.tasks.registry import adapter_for
 
 
 @dataclass(frozen=True)
@@ -85,10 +96,6 @@ class ModelBenchmark:
     not_applicable: dict[str, str] = field(default_factory=dict)
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def benchmark_model(
     job: BenchmarkJob,
     scheme: Scheme,
@@ -97,25 +104,24 @@ def benchmark_model(
     on_progress: Callable[[str], None] | None = None,
 ) -> ModelBenchmark:
     """Measure the baseline, then each tactic; failures become records, never exceptions."""
-    from scanner.hardware import software_versions
-    from scanner.meters.select import select_meter
-
     torch.manual_seed(0)
-    started = now_utc()
+    started = utc_now()
     hardware = HardwareRecord(**job.hardware)
     base_record = _record_factory(job, hardware, started)
     note = on_progress or (lambda _text: None)
 
     try:
-        from scanner.tasks import adapter_for
-
         adapter = adapter_for(job.task)
         workload = scheme.workload(job.task)
         gate = scheme.quality_gate(job.task)
         if job.protocol_name == ENERGY_SCORE:
             workload = energy_score_workload(workload)
-    except (UnsupportedTask, Exception) as exc:  # scheme errors name the task too
-        return ModelBenchmark([RunResult(base_record("baseline", "skipped", reason=str(exc)))])
+    except (UnsupportedTask, SchemeError) as exc:  # no adapter, or the scheme lacks the task
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+        )
+    except Exception as exc:  # a broken adapter or plugin: a bug, with its traceback logged
+        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))])
 
     path = Path(job.path)
     try:
@@ -123,9 +129,14 @@ def benchmark_model(
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
         if job.protocol_name == ENERGY_SCORE and wants_fp32(job.task):
             model = model.float()
+    except LoadRefused as exc:
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+        )
     except ModelLoadError as exc:
-        status = "skipped" if str(exc).startswith(SECURITY_REASONS) else "failed"
-        return ModelBenchmark([RunResult(base_record("baseline", status, reason=str(exc)))])
+        return ModelBenchmark(
+            [RunResult(base_record("baseline", RunStatus.FAILED, reason=str(exc)))]
+        )
 
     params = sum(p.numel() for p in model.parameters())
     meter_reasons: list[str] = []
@@ -133,9 +144,9 @@ def benchmark_model(
         try:
             meter, meter_reasons = select_meter(job.device, prefer=job.meter)
         except MeterUnavailable as exc:
+            reason = f"no energy meter: {exc}"
             return ModelBenchmark(
-                [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
-                params,
+                [RunResult(base_record("baseline", RunStatus.FAILED, reason=reason))], params
             )
     overrides = (
         energy_score_protocol(job.protocol) if job.protocol_name == ENERGY_SCORE else job.protocol
@@ -158,14 +169,16 @@ def benchmark_model(
     }
     if job.protocol_name == ENERGY_SCORE:
         provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
-    if hasattr(meter, "other_processes"):
-        provenance["other_gpu_processes"] = [asdict(p) for p in meter.other_processes()]
+    other_processes = meter.other_processes()
+    if other_processes is not None:
+        provenance["other_gpu_processes"] = [asdict(p) for p in other_processes]
 
     results: list[RunResult] = []
     not_applicable: dict[str, str] = {}
     try:
         batch = adapter.reference_batch(path, model, workload).to(job.device)
         quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
+        provenance["reference_inputs"] = batch.source or "adapter"
         labelled, eval_note = _prepare_eval(job, adapter, path, model, workload)
         if job.eval_data:
             provenance["eval_data"] = {
@@ -175,6 +188,20 @@ def benchmark_model(
             }
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
+        bench = VariantBench(
+            model=model,
+            ctx=ctx,
+            adapter=adapter,
+            batch=batch,
+            quality_batch=quality_batch,
+            meter=meter,
+            protocol=protocol,
+            sync=sync,
+            idle_power_w=idle_power_w,
+            quality_minimum=gate.minimum,
+            make_record=base_record,
+            labelled=labelled,
+        )
         baseline_outputs: torch.Tensor | None = None
         tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
         for name in ["baseline", *[t for t in tactics if t != "baseline"]]:
@@ -182,9 +209,7 @@ def benchmark_model(
             try:
                 applicability = tactic.applies_to(model, ctx)
             except Exception as exc:  # a broken check is a failed tactic, not a lost model
-                results.append(
-                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
-                )
+                results.append(RunResult(_failure(base_record, name, exc)))
                 continue
             if not applicability.applies:
                 not_applicable[name] = applicability.reason
@@ -193,41 +218,26 @@ def benchmark_model(
             try:
                 result, outputs = _measure_variant(
                     tactic,
-                    model,
-                    ctx,
-                    adapter,
-                    batch,
-                    quality_batch,
-                    meter,
-                    protocol,
-                    sync,
-                    idle_power_w,
+                    bench,
                     baseline_outputs,
-                    gate.minimum,
-                    base_record,
-                    labelled=labelled,
-                    extra_note=eval_note if name == "baseline" else "",
+                    extra_note=eval_note if tactic.is_baseline else "",
                 )
             except Exception as exc:  # one tactic failing must not lose the others
-                if name == "baseline":
+                if tactic.is_baseline:
                     raise
-                results.append(
-                    RunResult(base_record(name, "failed", reason=_reason(exc), tactic=name))
-                )
+                results.append(RunResult(_failure(base_record, name, exc)))
                 continue
             finally:
                 gc.collect()
                 if job.device.startswith("cuda"):
                     torch.cuda.empty_cache()
-            if name == "baseline":
+            if tactic.is_baseline:
                 baseline_outputs = outputs
             results.append(result)
             if protocol.cooldown_s > 0:
                 time.sleep(protocol.cooldown_s)
     except Exception as exc:
-        return ModelBenchmark(
-            [RunResult(base_record("baseline", "failed", reason=_reason(exc)))], params
-        )
+        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))], params)
     finally:
         meter.close()
 
@@ -239,26 +249,43 @@ def benchmark_model(
     return ModelBenchmark(finished, params, not_applicable)
 
 
+@dataclass(frozen=True)
+class VariantBench:
+    """What measuring any variant of one model needs; the same for every tactic."""
+
+    model: torch.nn.Module  # the baseline as loaded: each variant is built from a copy
+    ctx: TacticContext
+    adapter: TaskAdapter
+    batch: Batch  # the scheme's reference workload, on the device
+    quality_batch: Batch  # the items quality is judged on
+    meter: EnergyMeter
+    protocol: Protocol
+    sync: Callable[[], None]
+    idle_power_w: float
+    quality_minimum: float  # the scheme's quality gate
+    make_record: Callable[..., RunRecord]
+    labelled: LabelledEval | None = None
+
+
 def _measure_variant(
     tactic: Tactic,
-    model: torch.nn.Module,
-    ctx: TacticContext,
-    adapter: TaskAdapter,
-    batch: Batch,
-    quality_batch: Batch,
-    meter: EnergyMeter,
-    protocol: Protocol,
-    sync: Callable[[], None],
-    idle_power_w: float,
+    bench: VariantBench,
     baseline_outputs: torch.Tensor | None,
-    quality_minimum: float,
-    base_record: Callable[..., RunRecord],
     *,
-    labelled: LabelledEval | None = None,
     extra_note: str = "",
 ) -> tuple[RunResult, torch.Tensor]:
-    started = now_utc()
-    candidate = model if tactic.name == "baseline" else copy.deepcopy(model)
+    """Build the variant inside a metered window, measure it (paired with the baseline
+    unless it is the baseline), and judge its outputs against the baseline's."""
+    model, ctx, adapter, batch, meter = (
+        bench.model,
+        bench.ctx,
+        bench.adapter,
+        bench.batch,
+        bench.meter,
+    )
+    protocol, sync, idle_power_w = bench.protocol, bench.sync, bench.idle_power_w
+    started = utc_now()
+    candidate = model if tactic.is_baseline else copy.deepcopy(model)
     _reset_peak_memory(ctx.device)
     with torch.inference_mode():
         sync()
@@ -266,15 +293,15 @@ def _measure_variant(
         build_t0 = time.perf_counter()
         built = tactic.build(candidate, ctx)
         variant_batch = batch.cast(built.input_dtype)
-        if tactic.name == "compile":
-            adapter.run(built.model, variant_batch)  # compilation happens here
+        if tactic.warms_up_during_build:
+            adapter.run(built.model, variant_batch)  # e.g. compilation happens here
         sync()
         build_s = time.perf_counter() - build_t0
         build_reading = meter.stop()
 
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
-        if tactic.name == "baseline":
+        if tactic.is_baseline:
             measurement = run_windows(
                 variant_call,
                 meter,
@@ -295,7 +322,8 @@ def _measure_variant(
                 sync=sync,
             )
             measurement = paired.variant
-        outputs = _outputs(adapter, built, quality_batch.split(batch.inferences))
+        outputs = _outputs(adapter, built, bench.quality_batch.split(batch.inferences))
+        labelled = bench.labelled
         accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)
     if baseline_outputs is None:
@@ -306,9 +334,9 @@ def _measure_variant(
     if accuracy is not None:
         quality_values["labelled_accuracy"] = accuracy
     notes = "; ".join(n for n in (built.notes, extra_note) if n)
-    run = base_record(
+    run = bench.make_record(
         tactic.name,
-        "ok",
+        RunStatus.OK,
         tactic=tactic.name,
         started_at=started,
         dtype=built.dtype,
@@ -328,9 +356,9 @@ def _measure_variant(
         quality_metric=quality.metric,
         quality_value=quality.value,
         quality_json=json.dumps(quality_values),
-        qualifies=quality.value >= quality_minimum,
-        build_s=build_s if tactic.name != "baseline" else 0.0,
-        build_energy_wh=build_reading.energy_j / J_PER_WH if tactic.name != "baseline" else 0.0,
+        qualifies=quality.value >= bench.quality_minimum,
+        build_s=0.0 if tactic.is_baseline else build_s,
+        build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
         size_mb=_state_dict_mb(built.model),
         notes=notes or None,
         energy_method=meter.method,
@@ -358,8 +386,6 @@ def _prepare_eval(
     """Load `--eval-data` once per model; a problem becomes a note, never a failed model."""
     if not job.eval_data:
         return None, ""
-    from scanner.tasks.eval_data import EvalDataError, label_indices, read_eval_data
-
     try:
         examples = read_eval_data(job.eval_data)
         id2label = getattr(model.config, "id2label", None) or {}
@@ -372,8 +398,6 @@ def _prepare_eval(
 
 
 def _labelled_accuracy(adapter: TaskAdapter, built: Any, labelled: LabelledEval) -> float:
-    from scanner.tasks.eval_data import labelled_accuracy
-
     return labelled_accuracy(_outputs(adapter, built, labelled.batches), labelled.labels)
 
 
@@ -398,7 +422,7 @@ def _record_factory(
 
     def make(
         variant: str,
-        status: str,
+        status: RunStatus,
         *,
         reason: str | None = None,
         tactic: str | None = None,
@@ -421,7 +445,7 @@ def _record_factory(
             scheme_version=job.scheme_version,
             protocol=job.protocol_name,
             started_at=values.pop("started_at", started),
-            finished_at=now_utc(),
+            finished_at=utc_now(),
             **versions,
             **values,
         )
@@ -467,8 +491,6 @@ def _window_record(
 
 
 def _with(run: RunRecord, **changes: Any) -> RunRecord:
-    from dataclasses import replace
-
     return replace(run, **changes)
 
 
@@ -546,6 +568,17 @@ def _transformers_version() -> str | None:
         return transformers.__version__
     except ImportError:
         return None
+
+
+def _failure(make_record: Callable[..., RunRecord], name: str, exc: BaseException) -> RunRecord:
+    """The one failed-run record of the benchmark, for variant `name`.
+
+    The traceback goes to stderr (the worker's log), so a bug in a tactic, an adapter or
+    this harness can be found; the record keeps the one-line reason.
+    """
+    print(f"benchmark of {name} failed:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    return make_record(name, RunStatus.FAILED, reason=_reason(exc), tactic=name)
 
 
 def _reason(exc: BaseException) -> str:

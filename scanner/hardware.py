@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from labels.errors import LabelerError
 from labels.records import HardwareRecord
 from scanner.meters.base import MeterUnavailable
 from scanner.meters.estimate import read_cpu_model
@@ -29,6 +30,7 @@ from scanner.meters.select import cuda_device_index
 MARKETED_GPU_MEMORY_GB = (
     4, 6, 8, 10, 11, 12, 16, 20, 24, 32, 40, 48, 64, 80, 94, 96, 120, 141, 144, 180, 192, 288,
 )  # fmt: skip
+
 _VENDOR_WORDS = {"nvidia", "tesla", "geforce", "quadro"}
 # Form factor and memory type do not change the class a GPU competes in.
 _FORM_FACTOR = re.compile(r"sxm\d*|pcie|hbm\d*e?|gddr\d*x?")
@@ -41,7 +43,7 @@ _CPU_ARCHITECTURES = {
 }
 
 
-class HardwareDetectionError(Exception):
+class HardwareDetectionError(LabelerError):
     """The device asked for cannot be inspected here; the message says why."""
 
 

@@ -19,14 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from labels.catalog import Catalog
-from labels.records import HardwareRecord, ModelRecord, RunRecord, RunResult
+from labels.records import HardwareRecord, ModelRecord, RunResult
+from labels.run_status import RunStatus
 from labels.scheme import DEFAULT_SCHEME_VERSION
+from scanner.benchmark import BenchmarkJob
 from scanner.discovery.base import ModelRef
+from scanner.executors.registry import make_executor
+from scanner.hardware import detect_hardware
 from scanner.harness import HARNESS_VERSION
+from scanner.tactics.registry import default_tactic_names, get_tactic
+from scanner.unmeasured import unmeasured_run
 
 ProgressCallback = Callable[[str, ModelRef, str], None]
-# How discovery begins the skip reason of a model the Hub failed to serve (see discovery.hub).
-HUB_ERROR_PREFIX = "hub error"
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,6 @@ def scan(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ScanSummary:
     """Benchmark what is new in `refs` and write each model to `catalog` as it finishes."""
-    from scanner.benchmark import BenchmarkJob
-    from scanner.executors import make_executor
-    from scanner.hardware import detect_hardware
-    from scanner.tactics import default_tactic_names, get_tactic
-
     hardware = hardware or detect_hardware(options.device)
     tactics = options.tactics or default_tactic_names(options.device)
     for name in tactics:
@@ -101,9 +100,9 @@ def scan(
                 continue
             if ref.skip_reason is None and ref.path is not None:
                 ref = _over_max_params(ref, options.max_params)
-            if ref.skip_reason and ref.skip_reason.startswith(HUB_ERROR_PREFIX):
+            if ref.skip_reason and ref.skip_status is RunStatus.FAILED:
                 # The Hub failed us, not the model: a failure to report, tried again next scan.
-                _record_skipped(catalog, ref, hardware, summary, options, status="failed")
+                _record_skipped(catalog, ref, hardware, summary, options, status=RunStatus.FAILED)
                 event("failed", ref, ref.skip_reason)
                 continue
             if ref.skip_reason or ref.path is None:
@@ -230,30 +229,23 @@ def _record_skipped(
     summary: ScanSummary,
     options: ScanOptions,
     *,
-    status: str = "skipped",
+    status: RunStatus = RunStatus.SKIPPED,
 ) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None)
-    run = RunRecord(
-        run_id=str(uuid.uuid4()),
+    run = unmeasured_run(
         scan_id=summary.scan_id,
         model_id=ref.model_id,
         revision=ref.revision,
         task=ref.task,
         hardware_profile=hardware.profile,
         hardware_fingerprint=hardware.fingerprint,
-        variant="baseline",
-        tactic="baseline",
+        device=options.device,
+        scheme_version=options.scheme_version,
         status=status,
         reason=ref.skip_reason or "not fetched",
-        device=options.device,
-        harness_version=HARNESS_VERSION,
-        scheme_version=options.scheme_version,
-        started_at=now,
-        finished_at=now,
         protocol=options.protocol_name,
     )
     catalog.record_model_results(model_record(ref), hardware, [RunResult(run)])
-    if status == "failed":
+    if status is RunStatus.FAILED:
         summary.failed += 1
         summary.failures.append((ref.model_id, run.reason or "failed"))
     else:

@@ -19,10 +19,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from labels.errors import LabelerError
+
 JOB_ID = "scan-grade-site"
 
 
-class ScheduleError(ValueError):
+class ScheduleError(LabelerError, ValueError):
     """A bad cron expression; the message says why in one line."""
 
 

@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
         return 2
     die_with_parent()
     prepare_benchmark_process()
-
+    # Imported only now: the environment above must be set before transformers loads.
     from labels.scheme import load_scheme
     from scanner.benchmark import benchmark_model
     from scanner.jobs import benchmark_to_json, job_from_json
@@ -40,6 +40,7 @@ def prepare_benchmark_process() -> None:
     reaches the Hub, and library warnings and progress bars stay off its output."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # After the environment is set: these read it when they are first imported.
     from scanner.library_logs import quiet_library_logs
 
     quiet_library_logs()

@@ -380,6 +380,22 @@ def _make_handler(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             self._serve(head=False)
 
+        def do_POST(self) -> None:
+            """Writes (preupload, commit): nobody has write rights on the loopback Hub, so
+            it answers 401 without a token and 403 with one, as the Hub answers a reader."""
+            split = urlsplit(self.path)
+            path = unquote(split.path)
+            hub.requests.append(
+                RecordedRequest(self.command, path, split.query, self.headers.get("Authorization"))
+            )
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if path == "/api/validate-yaml":
+                self._json(200, {})
+            elif self.headers.get("Authorization"):
+                self._error(403, None, "You don't have the rights to create a commit here")
+            else:
+                self._error(401, None, "Invalid username or password.")
+
         # -- dispatch ----------------------------------------------------------------------
 
         def _serve(self, *, head: bool) -> None:

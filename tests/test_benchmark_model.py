@@ -14,8 +14,9 @@ from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.discovery.demo import build_synthetic_model
 from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
-from scanner.tactics import base as tactic_base
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
+from scanner.tactics.registry import TACTICS
+from scanner.tasks.text_inputs import TOKENIZER_FILES
 
 MODEL_ID = "synthetic/tiny-bert-text-classification"
 TINY_PROTOCOL = {
@@ -45,9 +46,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def measured(tiny_model: Path) -> ModelBenchmark:
     """One benchmark shared by the tests that only read it: a real tactic set plus one
     that explodes, registered only for this run."""
-    tactic_base.all_tactics()  # import the real tactics first
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(tactic_base._REGISTRY, ExplodingTactic.name, ExplodingTactic())
+    with TACTICS.registered(ExplodingTactic.name, ExplodingTactic()):
         tactics = ["dynamic-int8", "layer-drop-top-50", "prune-global-50", "fp16"]
         return run(job_for(tiny_model, [*tactics, ExplodingTactic.name]))
 
@@ -195,3 +194,19 @@ def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) ->
         "qualifies": False,
         "note": "fp16 matrix kernels are slow on CPU; GPU only",
     }
+
+
+def test_provenance_records_which_inputs_the_reference_batch_used(
+    measured: ModelBenchmark, tiny_model: Path, tmp_path: Path
+):
+    provenance = json.loads(by_tactic(measured)["baseline"].provenance_json)
+    assert provenance["reference_inputs"] == "tokenizer"
+    # The same model without its tokenizer files runs on fixed token ids, and says so.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for file in tiny_model.iterdir():
+        if file.is_file() and file.name not in TOKENIZER_FILES and "token" not in file.name:
+            (bare / file.name).write_bytes(file.read_bytes())
+    result = run(job_for(bare, ["baseline"]))
+    provenance = json.loads(by_tactic(result)["baseline"].provenance_json)
+    assert provenance["reference_inputs"] == "fixed-token-ids"

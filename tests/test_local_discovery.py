@@ -91,3 +91,17 @@ def test_bad_folders_raise_discovery_error(tmp_path, make):
         (target / "readme.txt").write_text("not a model")
     with pytest.raises(DiscoveryError):
         discover_local_models(target)
+
+
+def test_card_flow_style_tags_and_quoted_values(tmp_path):
+    """Front matter is read by huggingface_hub's YAML parser, so flow lists count too."""
+    card = "---\npipeline_tag: 'text-classification'\nlicense: [mit]\ntags: [a, b]\n---\n# hi\n"
+    _model_folder(tmp_path / "m", ["BertModel"], card)
+    [ref] = discover_local_models(tmp_path)
+    assert (ref.task, ref.license, ref.tags) == ("text-classification", "mit", ("a", "b"))
+
+
+def test_a_card_that_is_not_yaml_counts_as_no_card(tmp_path):
+    _model_folder(tmp_path / "m", ["BertForSequenceClassification"], "---\ntags: [a, b\n---\n")
+    [ref] = discover_local_models(tmp_path)
+    assert (ref.task, ref.tags, ref.skip_reason) == ("text-classification", (), None)

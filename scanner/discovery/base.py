@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labels.errors import LabelerError
+from labels.run_status import RunStatus
 
-class DiscoveryError(Exception):
+
+class DiscoveryError(LabelerError):
     """A source cannot list or fetch models; the message says why in one line."""
 
 
@@ -16,7 +19,8 @@ class ModelRef:
 
     `path` is a local directory in Hub layout (config.json, weights, tokenizer files), or
     None when the model could not be fetched; then `skip_reason` says why and the scan
-    records the model as skipped instead of benchmarking it.
+    records the model with `skip_status` instead of benchmarking it: skipped when the model
+    is not usable, failed when the Hub failed us (tried again next scan).
     """
 
     model_id: str
@@ -34,4 +38,5 @@ class ModelRef:
     weights_mb: float | None = None
     tags: tuple[str, ...] = ()
     skip_reason: str | None = None
+    skip_status: RunStatus = RunStatus.SKIPPED
     metadata: dict[str, str] = field(default_factory=dict)

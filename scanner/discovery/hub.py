@@ -32,6 +32,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import ModelInfo
 
+from labels.run_status import RunStatus
 from scanner.discovery.base import DiscoveryError, ModelRef
 from scanner.discovery.hub_retry import (
     RETRYABLE_EXCEPTIONS,
@@ -309,18 +310,21 @@ class _HubSession:
         self, model_id: str, task: str, revision: str | None, work: Any
     ) -> ModelRef:
         """Run `work`; turn a Hub failure into a skipped ModelRef so the scan goes on."""
+        status = RunStatus.SKIPPED  # the model is not usable as it stands
         try:
             return work()
         except GatedRepoError:
             reason = SKIP_GATED
         except RevisionNotFoundError as error:
             reason = f"hub error: revision not found ({describe_error(error)})"
+            status = RunStatus.FAILED  # the Hub failed us: tried again next scan
         except RepositoryNotFoundError:
             reason = SKIP_NOT_FOUND
         except HFValidationError:
             reason = "not a valid Hub model id"
         except (HfHubHTTPError, OSError, *RETRYABLE_EXCEPTIONS) as error:
             reason = f"hub error: {describe_error(transient_cause(error) or _root_cause(error))}"
+            status = RunStatus.FAILED
         logger.warning("skipping %s: %s", model_id, self._redact(reason))
         return ModelRef(
             model_id=model_id,
@@ -329,6 +333,7 @@ class _HubSession:
             source="hub",
             path=None,
             skip_reason=self._redact(reason),
+            skip_status=status,
         )
 
     def _judge(self, info: ModelInfo, task: str) -> ModelRef:

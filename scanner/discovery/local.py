@@ -1,6 +1,7 @@
 """Models from a local folder in Hub layout: `PATH/org/name/config.json` or `PATH/name/…`.
 
-The task comes from the card's `pipeline_tag`, else from the architecture in config.json.
+The task comes from the card's `pipeline_tag` (front matter read by huggingface_hub, as for
+Hub models), else from the architecture in config.json.
 The revision is a hash of the files' contents, so an unchanged folder is not rescanned.
 """
 
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
+from typing import Any
 
 from scanner.discovery.base import DiscoveryError, ModelRef
 
@@ -56,7 +57,7 @@ def local_model_ref(path: Path, root: Path, source: str = "local") -> ModelRef:
             path=path,
             skip_reason=f"config.json is not valid JSON: {exc}",
         )
-    task = card.get("pipeline_tag") or infer_task(path, config)
+    task = _text(card.get("pipeline_tag")) or infer_task(path, config)
     skip_reason = None
     if task is None:
         skip_reason = "unsupported task: no pipeline_tag in README.md and no known architecture"
@@ -68,12 +69,12 @@ def local_model_ref(path: Path, root: Path, source: str = "local") -> ModelRef:
         task=task,
         source=source,
         path=path,
-        library=card.get("library_name")
+        library=_text(card.get("library_name"))
         or ("sentence-transformers" if (path / "modules.json").exists() else "transformers"),
-        pipeline_tag=card.get("pipeline_tag"),
-        license=card.get("license"),
+        pipeline_tag=_text(card.get("pipeline_tag")),
+        license=_text(card.get("license")),
         weights_mb=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
-        tags=tuple(card.get("tags_list", "").split(",")) if card.get("tags_list") else (),
+        tags=_tags(card.get("tags")),
         skip_reason=skip_reason,
     )
 
@@ -100,29 +101,32 @@ def content_revision(path: Path) -> str:
     return "local-" + digest.hexdigest()[:12]
 
 
-def _read_card_header(readme: Path) -> dict[str, str]:
-    """The few flat keys we need from a card's YAML front matter, without a YAML parser."""
+def _read_card_header(readme: Path) -> dict[str, Any]:
+    """The card's YAML front matter as huggingface_hub reads it ({} without a usable one)."""
     if not readme.is_file():
         return {}
-    text = readme.read_text(encoding="utf-8", errors="replace")
-    match = re.match(r"---\s*\n(.*?)\n---", text, re.DOTALL)
-    if not match:
-        return {}
-    values: dict[str, str] = {}
-    tags: list[str] = []
-    in_tags = False
-    for line in match.group(1).splitlines():
-        if in_tags and line.lstrip().startswith("- "):
-            tags.append(line.strip()[2:].strip())
-            continue
-        in_tags = False
-        key, sep, value = line.partition(":")
-        if not sep or line.startswith((" ", "\t")):
-            continue
-        if key.strip() == "tags" and not value.strip():
-            in_tags = True
-            continue
-        values[key.strip()] = value.strip().strip("'\"")
-    if tags:
-        values["tags_list"] = ",".join(tags)
-    return values
+    # Imported here: huggingface_hub takes about a second to import, which every `labeler`
+    # command would pay at start; only discovery needs it.
+    import yaml
+    from huggingface_hub.repocard import metadata_load
+
+    try:
+        metadata = metadata_load(readme)
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return {}  # a card we cannot read is no card: the task comes from the config
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A card field as one string: a list (some cards list licenses) gives its first item."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if value not in (None, "") else None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(tag) for tag in value if tag is not None)
+    return ()

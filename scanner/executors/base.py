@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
-from labels.records import RunRecord, RunResult
-from scanner.benchmark import BenchmarkJob, ModelBenchmark, now_utc
-from scanner.harness import HARNESS_VERSION
+from labels.records import RunResult
+from labels.run_status import RunStatus
+from scanner.benchmark import BenchmarkJob, ModelBenchmark
+from scanner.unmeasured import unmeasured_run
 
 
 class Executor(ABC):
+    """Every executor is built the same way, so the registry can make any of them.
+
+    `timeout_s` is how long one model may run before it is killed (where the executor can
+    kill it); `address` is the cluster to submit to (where there is one).
+    """
+
     name = ""
+
+    def __init__(self, *, timeout_s: float | None = None, address: str | None = None) -> None:
+        self.timeout_s = timeout_s
+        self.address = address
 
     @abstractmethod
     def run_all(
@@ -26,42 +38,24 @@ class Executor(ABC):
 
 def failed_benchmark(job: BenchmarkJob, reason: str) -> ModelBenchmark:
     """The record of a model whose benchmark died (timeout, OOM kill, crash)."""
-    hardware = job.hardware
-    now = now_utc()
-    run = RunRecord(
-        run_id=str(uuid.uuid4()),
+    run = unmeasured_run(
         scan_id=job.scan_id,
         model_id=job.model_id,
         revision=job.revision,
         task=job.task,
-        hardware_profile=hardware["profile"],
-        hardware_fingerprint=hardware["fingerprint"],
-        variant="baseline",
-        tactic="baseline",
-        status="failed",
-        reason=reason,
+        hardware_profile=job.hardware["profile"],
+        hardware_fingerprint=job.hardware["fingerprint"],
         device=job.device,
-        harness_version=HARNESS_VERSION,
         scheme_version=job.scheme_version,
-        started_at=now,
-        finished_at=now,
+        status=RunStatus.FAILED,
+        reason=reason,
+        protocol=job.protocol_name,
     )
     return ModelBenchmark([RunResult(run)])
 
 
-def make_executor(
-    name: str, *, timeout_s: float | None = None, address: str | None = None
-) -> Executor:
-    if name == "subprocess":
-        from scanner.executors.subprocess import SubprocessExecutor
-
-        return SubprocessExecutor(timeout_s=timeout_s)
-    if name == "inprocess":
-        from scanner.executors.inprocess import InProcessExecutor
-
-        return InProcessExecutor()
-    if name == "ray":
-        from scanner.executors.ray import RayExecutor
-
-        return RayExecutor(address=address, timeout_s=timeout_s)
-    raise ValueError(f"unknown executor {name!r} (subprocess, inprocess, ray)")
+def project_pythonpath() -> str:
+    """PYTHONPATH for a child or Ray worker: this checkout first, so it finds `scanner`."""
+    root = str(Path(__file__).resolve().parents[2])
+    existing = os.environ.get("PYTHONPATH")
+    return f"{root}{os.pathsep}{existing}" if existing else root

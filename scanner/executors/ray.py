@@ -15,19 +15,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
-from scanner.benchmark import BenchmarkJob, ModelBenchmark
-from scanner.executors.base import Executor, failed_benchmark
-from scanner.jobs import benchmark_from_json, job_to_json
+from labels.errors import LabelerError, first_line
+from labels.scheme import load_scheme
+from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
+from scanner.executors.base import Executor, failed_benchmark, project_pythonpath
+from scanner.jobs import benchmark_from_json, benchmark_to_json, job_from_json, job_to_json
+from scanner.worker import prepare_benchmark_process
 
 RAY_MISSING = "the ray executor needs Ray: pip install '.[ray]'"
 # How long one ray.wait blocks before deadlines are checked again.
 POLL_S = 1.0
 
 
-class RayNotInstalled(RuntimeError):
+class RayNotInstalled(LabelerError, RuntimeError):
     """Ray is not importable; the message says how to install it."""
 
 
@@ -41,13 +43,7 @@ def _import_ray() -> Any:
 
 def benchmark_job_json(job_json: str) -> str:
     """Body of the remote task: the same work as `python -m scanner.worker`, JSON in and out."""
-    from scanner.worker import prepare_benchmark_process
-
     prepare_benchmark_process()  # a task never reaches the Hub
-    from labels.scheme import load_scheme
-    from scanner.benchmark import benchmark_model
-    from scanner.jobs import benchmark_to_json, job_from_json
-
     job = job_from_json(job_json)
     return benchmark_to_json(benchmark_model(job, load_scheme(job.scheme_version)))
 
@@ -61,15 +57,15 @@ class RayExecutor(Executor):
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, timeout_s: float | None = None) -> None:
+    def __init__(self, *, timeout_s: float | None = None, address: str | None = None) -> None:
+        super().__init__(timeout_s=timeout_s, address=address)
         self.ray = _import_ray()
-        self.timeout_s = timeout_s
         self._started_ray = False
         if not self.ray.is_initialized():
             kwargs: dict[str, Any] = {"log_to_driver": False}
             if address is None and not os.environ.get("RAY_ADDRESS"):
                 # A local cluster: its workers find this checkout like our child processes do.
-                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _project_root_path()}}
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": project_pythonpath()}}
                 kwargs["include_dashboard"] = False
             self.ray.init(address=address, **kwargs)
             self._started_ray = True
@@ -119,7 +115,7 @@ class RayExecutor(Executor):
         try:
             return benchmark_from_json(self.ray.get(ref))
         except Exception as exc:  # a dead worker or node costs this model only
-            return failed_benchmark(job, f"ray task failed: {_first_line(exc)}"[:500])
+            return failed_benchmark(job, f"ray task failed: {_task_error(exc)}"[:500])
 
     def _slots(self, in_flight: dict[Any, tuple[BenchmarkJob, float]]) -> int:
         """Tasks the cluster can run at once: its GPUs for CUDA jobs, else its CPUs."""
@@ -128,15 +124,8 @@ class RayExecutor(Executor):
         return max(1, int(resources.get("GPU" if uses_gpus else "CPU", 1)))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+def _task_error(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)  # RayTaskError wraps the task's own exception
     if isinstance(cause, BaseException) and str(cause).strip():
-        text = f"{type(cause).__name__}: {cause}"
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _project_root_path() -> str:
-    root = str(Path(__file__).resolve().parents[2])
-    existing = os.environ.get("PYTHONPATH")
-    return f"{root}{os.pathsep}{existing}" if existing else root
+        return f"{type(cause).__name__}: {first_line(cause)}"
+    return first_line(exc)

@@ -11,15 +11,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from scanner.benchmark import BenchmarkJob, ModelBenchmark
-from scanner.executors.base import Executor, failed_benchmark
+from scanner.executors.base import Executor, failed_benchmark, project_pythonpath
 from scanner.jobs import benchmark_from_json, job_to_json
 
 
 class SubprocessExecutor(Executor):
     name = "subprocess"
-
-    def __init__(self, timeout_s: float | None = None) -> None:
-        self.timeout_s = timeout_s
 
     def run_all(
         self, jobs: Iterable[BenchmarkJob]
@@ -39,7 +36,7 @@ class SubprocessExecutor(Executor):
                     stdout=subprocess.DEVNULL,
                     stderr=log,
                     start_new_session=True,  # its own process group, so a timeout kills it all
-                    env={**os.environ, "PYTHONPATH": _project_root_path()},
+                    env={**os.environ, "PYTHONPATH": project_pythonpath()},
                 )
                 try:
                     returncode = process.wait(timeout=self.timeout_s)
@@ -64,9 +61,3 @@ def _death_reason(returncode: int, log_file: Path) -> str:
     ]
     last = lines[-1].strip() if lines else "no output"
     return f"benchmark process exited with status {returncode}: {last}"[:500]
-
-
-def _project_root_path() -> str:
-    root = str(Path(__file__).resolve().parents[2])
-    existing = os.environ.get("PYTHONPATH")
-    return f"{root}{os.pathsep}{existing}" if existing else root

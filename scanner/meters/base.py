@@ -10,8 +10,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from labels.errors import LabelerError
 
-class MeterUnavailable(Exception):
+
+class MeterUnavailable(LabelerError):
     """This meter cannot run here; the message is the reason recorded in the catalog."""
 
 
@@ -56,6 +58,11 @@ class EnergyMeter(ABC):
     def describe(self) -> dict[str, Any]:
         """Provenance for the run: what is read, at what interval, from which source."""
         return {"method": self.method, "estimated": self.estimated}
+
+    def other_processes(self) -> list[Any] | None:
+        """Other processes computing on the metered device (their energy lands in our
+        windows), or None where this meter cannot tell (CPU meters)."""
+        return None
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release handles (NVML, polling threads)."""

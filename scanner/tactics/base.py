@@ -1,4 +1,4 @@
-"""What a tactic is, and the registry that names them.
+"""What a tactic is (the registry that names them is `scanner.tactics.registry`).
 
 A tactic states where it applies, builds a variant from a copy of the baseline model, and
 says what it is. The benchmark measures the variant like the baseline, times and meters
@@ -48,6 +48,11 @@ class Tactic(ABC):
     description: str = ""
     # On CPU some tactics are measured only when asked, since their build is slow here.
     default_on: tuple[str, ...] = ("cpu", "cuda")
+    # The model as published: measured on its own (not paired with itself), no build cost.
+    is_baseline: bool = False
+    # The variant's first call still builds (compilation): it runs inside the metered build,
+    # so that work counts as build cost and not as the first window's energy.
+    warms_up_during_build: bool = False
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         return APPLIES
@@ -58,44 +63,3 @@ class Tactic(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description}
-
-
-_REGISTRY: dict[str, Tactic] = {}
-
-
-def register(tactic: Tactic) -> Tactic:
-    if tactic.name in _REGISTRY:
-        raise ValueError(f"tactic {tactic.name!r} registered twice")
-    _REGISTRY[tactic.name] = tactic
-    return tactic
-
-
-def all_tactics() -> dict[str, Tactic]:
-    _import_tactics()
-    return dict(_REGISTRY)
-
-
-def get_tactic(name: str) -> Tactic:
-    tactics = all_tactics()
-    if name not in tactics:
-        raise KeyError(f"unknown tactic {name!r} (known: {', '.join(sorted(tactics))})")
-    return tactics[name]
-
-
-def default_tactic_names(device: str) -> list[str]:
-    kind = "cuda" if device.startswith("cuda") else "cpu"
-    return [name for name, t in all_tactics().items() if kind in t.default_on]
-
-
-def _import_tactics() -> None:
-    from scanner.tactics import (  # noqa: F401  (modules register themselves)
-        baseline,
-        compile,
-        dynamic_int8,
-        half_precision,
-        head_pruning,
-        layer_pruning,
-        pruning,
-        sdpa,
-        torchao_quant,
-    )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from scanner.tactics.base import BuiltVariant, Tactic, TacticContext, register
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 
 
 class Baseline(Tactic):
     name = "baseline"
     description = "The model as published (float32, eager mode)."
+    is_baseline = True
 
     def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
         return BuiltVariant(model)
 
 
-register(Baseline())
+BASELINE = Baseline()

@@ -10,13 +10,13 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
 class Compile(Tactic):
     name = "compile"
     description = "torch.compile (inductor, default mode); build cost includes compilation."
+    warms_up_during_build = True
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         if ctx.task == "text-generation":
@@ -30,4 +30,4 @@ class Compile(Tactic):
         return BuiltVariant(compiled, notes="compiled on first call (counted in build cost)")
 
 
-register(Compile())
+COMPILE = Compile()

@@ -19,7 +19,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
@@ -53,4 +52,4 @@ class DynamicInt8(Tactic):
         return BuiltVariant(quantized, dtype="int8-dynamic")
 
 
-register(DynamicInt8())
+DYNAMIC_INT8 = DynamicInt8()

@@ -11,7 +11,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
@@ -48,5 +47,5 @@ class HalfPrecision(Tactic):
         )
 
 
-register(HalfPrecision(torch.float16, "fp16"))
-register(HalfPrecision(torch.bfloat16, "bf16"))
+FP16 = HalfPrecision(torch.float16, "fp16")
+BF16 = HalfPrecision(torch.bfloat16, "bf16")

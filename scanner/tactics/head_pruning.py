@@ -21,7 +21,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
@@ -166,4 +165,4 @@ class HeadPruning(Tactic):
         )
 
 
-register(HeadPruning(0.25))
+HEAD_PRUNE_25 = HeadPruning(0.25)

@@ -19,7 +19,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 # where encoder layers live, relative to the base model, and the config field that counts them
@@ -99,6 +98,6 @@ class LayerPruning(Tactic):
         )
 
 
-register(LayerPruning("top", 1 / 3, default=True))
-register(LayerPruning("top", 0.5, default=False))
-register(LayerPruning("alternate", 0.5, default=False))
+LAYER_DROP_TOP_33 = LayerPruning("top", 1 / 3, default=True)
+LAYER_DROP_TOP_50 = LayerPruning("top", 0.5, default=False)
+LAYER_DROP_ALTERNATE = LayerPruning("alternate", 0.5, default=False)

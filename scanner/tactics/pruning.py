@@ -17,7 +17,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 MASKED_NOTE = (
@@ -62,6 +61,7 @@ class MagnitudePruning(Tactic):
         return BuiltVariant(model, notes=MASKED_NOTE)
 
 
-for _scope in ("global", "local"):
-    for _amount in (0.25, 0.5):
-        register(MagnitudePruning(_scope, _amount))
+PRUNE_GLOBAL_25 = MagnitudePruning("global", 0.25)
+PRUNE_GLOBAL_50 = MagnitudePruning("global", 0.5)
+PRUNE_LOCAL_25 = MagnitudePruning("local", 0.25)
+PRUNE_LOCAL_50 = MagnitudePruning("local", 0.5)

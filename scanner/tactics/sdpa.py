@@ -16,7 +16,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 
@@ -50,4 +49,4 @@ class SdpaAttention(Tactic):
         return BuiltVariant(model, notes=f"attention switched from {before} to sdpa")
 
 
-register(SdpaAttention())
+SDPA = SdpaAttention()

@@ -24,7 +24,6 @@ from scanner.tactics.base import (
     BuiltVariant,
     Tactic,
     TacticContext,
-    register,
 )
 
 FLOAT8_MIN_CAPABILITY = (8, 9)  # Ada and Hopper have float8 tensor cores
@@ -103,23 +102,17 @@ class TorchaoQuantization(Tactic):
         )
 
 
-register(
-    TorchaoQuantization(
-        "int8-weight-only",
-        "torchao Int8WeightOnlyConfig: int8 weights, bf16 activations (GPU).",
-    )
+INT8_WEIGHT_ONLY = TorchaoQuantization(
+    "int8-weight-only",
+    "torchao Int8WeightOnlyConfig: int8 weights, bf16 activations (GPU).",
 )
-register(
-    TorchaoQuantization(
-        "int8-dynamic",
-        "torchao Int8DynamicActivationInt8WeightConfig: int8 weights and per-token "
-        "dynamic int8 activations (GPU).",
-    )
+INT8_DYNAMIC = TorchaoQuantization(
+    "int8-dynamic",
+    "torchao Int8DynamicActivationInt8WeightConfig: int8 weights and per-token "
+    "dynamic int8 activations (GPU).",
 )
-register(
-    TorchaoQuantization(
-        "float8",
-        "torchao Float8DynamicActivationFloat8WeightConfig (per-row): float8 weights and "
-        "activations (GPU, compute capability 8.9+).",
-    )
+FLOAT8 = TorchaoQuantization(
+    "float8",
+    "torchao Float8DynamicActivationFloat8WeightConfig (per-row): float8 weights and "
+    "activations (GPU, compute capability 8.9+).",
 )

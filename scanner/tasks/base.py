@@ -1,4 +1,4 @@
-"""The adapter interface and the registry of supported tasks.
+"""The adapter interface (the registry of supported tasks is `scanner.tasks.registry`).
 
 An adapter knows, for one task, which transformers class loads the model, how to build the
 reference inputs of the scheme's workload, how to run one batch, and how to compare a
@@ -15,13 +15,8 @@ from typing import Any
 
 import torch
 
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "vocab.txt",
-    "vocab.json",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
+from labels.errors import first_line
+
 QUALITY_ITEMS = 32  # reference items quality is judged on (all reference sentences)
 
 
@@ -31,6 +26,10 @@ class UnsupportedTask(Exception):
 
 class ModelLoadError(Exception):
     """The model could not be loaded; the message is the reason recorded in the catalog."""
+
+
+class LoadRefused(ModelLoadError):
+    """We will not load this model (repository code, pickle weights): skipped, not failed."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,9 @@ class Batch:
     kwargs: dict[str, Any]
     inferences: int
     input_shape: str
+    # Where the inputs came from, recorded in the run's provenance: "tokenizer" or
+    # "fixed-token-ids" for text (a model without a tokenizer), "synthetic-pixels", ...
+    source: str = ""
 
     def split(self, size: int) -> list[Batch]:
         """Consecutive batches of at most `size` items; non-tensor entries are shared."""
@@ -64,7 +66,7 @@ class Batch:
                 for k, v in self.kwargs.items()
             }
             shape = self.input_shape.replace(str(self.inferences), str(stop - start), 1)
-            chunks.append(Batch(kwargs, stop - start, shape))
+            chunks.append(Batch(kwargs, stop - start, shape, self.source))
         return chunks
 
     def cast(self, dtype: torch.dtype | None) -> Batch:
@@ -75,13 +77,13 @@ class Batch:
             k: v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
             for k, v in self.kwargs.items()
         }
-        return Batch(kwargs, self.inferences, self.input_shape)
+        return Batch(kwargs, self.inferences, self.input_shape, self.source)
 
     def to(self, device: str) -> Batch:
         moved = {
             k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.kwargs.items()
         }
-        return Batch(moved, self.inferences, self.input_shape)
+        return Batch(moved, self.inferences, self.input_shape, self.source)
 
 
 class TaskAdapter(ABC):
@@ -127,51 +129,6 @@ class TaskAdapter(ABC):
         raise UnsupportedTask(f"labelled accuracy is not defined for {self.task} here")
 
 
-class TextBatchAdapter(TaskAdapter):
-    """Text tasks whose workload is `batch_size` sentences of `sequence_length` tokens."""
-
-    def reference_batch(
-        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
-    ) -> Batch:
-        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
-        kwargs, _ = tokenize_reference(
-            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
-        )
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens")
-
-
-_ADAPTERS: dict[str, type[TaskAdapter]] = {}
-
-
-def register(cls: type[TaskAdapter]) -> type[TaskAdapter]:
-    _ADAPTERS[cls.task] = cls
-    return cls
-
-
-def supported_tasks() -> list[str]:
-    _import_adapters()
-    return sorted(_ADAPTERS)
-
-
-def adapter_for(task: str) -> TaskAdapter:
-    _import_adapters()
-    if task not in _ADAPTERS:
-        raise UnsupportedTask(
-            f"unsupported task {task!r} (supported: {', '.join(sorted(_ADAPTERS))})"
-        )
-    return _ADAPTERS[task]()
-
-
-def _import_adapters() -> None:
-    from scanner.tasks import (  # noqa: F401  (modules register themselves)
-        feature_extraction,
-        image_classification,
-        text_classification,
-        text_generation,
-        token_classification,
-    )
-
-
 def read_config(path: Path) -> dict[str, Any]:
     config_file = path / "config.json"
     if not config_file.is_file():
@@ -186,13 +143,13 @@ def check_loadable(path: Path, allow_pickle: bool) -> None:
     """Refuse what we never run: repository code, and pickle weights unless opted in."""
     config = read_config(path)
     if "auto_map" in config:
-        raise ModelLoadError("needs trust_remote_code (repository code is never run)")
+        raise LoadRefused("needs trust_remote_code (repository code is never run)")
     has_safetensors = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("*.bin")) or any(path.glob("*.pt"))
     if not has_safetensors and not has_pickle:
         raise ModelLoadError(f"no weights file in {path}")
     if not has_safetensors and not allow_pickle:
-        raise ModelLoadError(
+        raise LoadRefused(
             "only pickle weights (pass --allow-pickle to load them with weights_only=True)"
         )
 
@@ -210,51 +167,8 @@ def load_pretrained(
             local_files_only=True,
         )
     except Exception as exc:  # transformers raises many types for a broken checkpoint
-        text = str(exc).strip().splitlines()
-        raise ModelLoadError(f"load error: {text[0] if text else type(exc).__name__}") from None
+        raise ModelLoadError(f"load error: {first_line(exc)}") from None
     return model.to(device).eval()
-
-
-def tokenize_reference(
-    path: Path,
-    model: torch.nn.Module,
-    batch_size: int,
-    sequence_length: int,
-    pad_to_length: bool = True,
-) -> tuple[dict[str, torch.Tensor], str]:
-    """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
-
-    The energy workload pads every sentence to `sequence_length` so that numbers compare;
-    quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
-    """
-    from scanner.tasks.reference_text import REFERENCE_SENTENCES
-
-    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
-    tokenizer = None
-    if any((path / name).is_file() for name in TOKENIZER_FILES):
-        try:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(
-                str(path), local_files_only=True, trust_remote_code=False
-            )
-        except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
-            tokenizer = None
-    if tokenizer is not None:
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-        encoded = tokenizer(
-            sentences,
-            padding="max_length" if pad_to_length else "longest",
-            truncation=True,
-            max_length=sequence_length,
-            return_tensors="pt",
-        )
-        return dict(encoded), "tokenizer"
-    vocab_size = int(getattr(model.config, "vocab_size", 1000))
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "fixed-token-ids"
 
 
 def top1_quality(baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:

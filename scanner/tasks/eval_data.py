@@ -16,10 +16,13 @@ from typing import Any
 
 import torch
 
+from labels.errors import LabelerError
+from scanner.tasks.text_inputs import TOKENIZER_FILES
+
 MAX_EVAL_ITEMS = 2000  # enough for a stable accuracy; keeps every variant's pass short
 
 
-class EvalDataError(ValueError):
+class EvalDataError(LabelerError, ValueError):
     """The evaluation file cannot be used; the message says why."""
 
 
@@ -116,8 +119,6 @@ def tokenized_eval_batches(
     path: Path, texts: list[str], batch_size: int, max_length: int
 ) -> list[dict[str, torch.Tensor]]:
     """The texts in chunks of `batch_size`, tokenized by the model's own tokenizer."""
-    from scanner.tasks.base import TOKENIZER_FILES
-
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         raise EvalDataError("the model has no tokenizer, so labelled text cannot be encoded")
     from transformers import AutoTokenizer

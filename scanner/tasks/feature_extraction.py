@@ -11,12 +11,10 @@ import torch
 from scanner.tasks.base import (
     Batch,
     QualityResult,
-    TextBatchAdapter,
-    register,
 )
+from scanner.tasks.text_inputs import TextBatchAdapter
 
 
-@register
 class FeatureExtraction(TextBatchAdapter):
     task = "feature-extraction"
     auto_class = "AutoModel"

@@ -16,12 +16,10 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    register,
     top1_quality,
 )
 
 
-@register
 class ImageClassification(TaskAdapter):
     task = "image-classification"
     auto_class = "AutoModelForImageClassification"
@@ -34,7 +32,8 @@ class ImageClassification(TaskAdapter):
         channels = int(getattr(model.config, "num_channels", 3))
         generator = torch.Generator().manual_seed(0)
         pixels = torch.randn(batch_size, channels, size, size, generator=generator)
-        return Batch({"pixel_values": pixels}, batch_size, f"{batch_size}x{channels}x{size}x{size}")
+        shape = f"{batch_size}x{channels}x{size}x{size}"
+        return Batch({"pixel_values": pixels}, batch_size, shape, "seeded-random-pixels")
 
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return model(**batch.kwargs).logits

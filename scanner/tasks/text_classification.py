@@ -10,13 +10,12 @@ import torch
 from scanner.tasks.base import (
     Batch,
     QualityResult,
-    TextBatchAdapter,
-    register,
     top1_quality,
 )
+from scanner.tasks.eval_data import tokenized_eval_batches
+from scanner.tasks.text_inputs import TextBatchAdapter
 
 
-@register
 class TextClassification(TextBatchAdapter):
     task = "text-classification"
     auto_class = "AutoModelForSequenceClassification"
@@ -30,8 +29,6 @@ class TextClassification(TextBatchAdapter):
     def eval_batches(
         self, path: Path, model: torch.nn.Module, texts: list[str], workload: dict[str, Any]
     ) -> list[Batch]:
-        from scanner.tasks.eval_data import tokenized_eval_batches
-
         batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
         chunks = tokenized_eval_batches(path, texts, batch_size, length)
         return [Batch(kwargs, len(kwargs["input_ids"]), "labelled texts") for kwargs in chunks]

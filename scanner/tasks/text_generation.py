@@ -16,12 +16,10 @@ from scanner.tasks.base import (
     Batch,
     QualityResult,
     TaskAdapter,
-    register,
-    tokenize_reference,
 )
+from scanner.tasks.text_inputs import tokenize_reference
 
 
-@register
 class TextGeneration(TaskAdapter):
     task = "text-generation"
     auto_class = "AutoModelForCausalLM"
@@ -31,12 +29,13 @@ class TextGeneration(TaskAdapter):
     ) -> Batch:
         batch_size, length = int(workload["batch_size"]), int(workload["prompt_length"])
         new_tokens = int(workload["new_tokens"])
-        kwargs, _ = tokenize_reference(
+        kwargs, source = tokenize_reference(
             path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
         )
         kwargs["attention_mask"] = torch.ones_like(kwargs["input_ids"])
         kwargs["_new_tokens"] = new_tokens
-        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens + {new_tokens} new")
+        shape = f"{batch_size}x{length} tokens + {new_tokens} new"
+        return Batch(kwargs, batch_size, shape, source)
 
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         kwargs = _model_kwargs(batch)

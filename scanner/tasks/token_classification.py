@@ -7,13 +7,11 @@ import torch
 from scanner.tasks.base import (
     Batch,
     QualityResult,
-    TextBatchAdapter,
-    register,
     top1_quality,
 )
+from scanner.tasks.text_inputs import TextBatchAdapter
 
 
-@register
 class TokenClassification(TextBatchAdapter):
     task = "token-classification"
     auto_class = "AutoModelForTokenClassification"

@@ -1,0 +1,55 @@
+"""The tasks this project ships, by pipeline tag, and the `labeler.tasks` entry-point group.
+
+Adding a built-in task is a new adapter module and one line here; a third-party package
+declares an entry point `pipeline-tag = "package.module:AdapterClass"` in the group
+`labeler.tasks` instead (see docs/extending.md). A task also needs a workload and a quality
+gate in the label scheme before a model of it can be graded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scanner.registry import Registry, UnknownName
+
+if TYPE_CHECKING:
+    from scanner.tasks.base import TaskAdapter
+
+BUILTIN_TASKS = {
+    "feature-extraction": "scanner.tasks.feature_extraction:FeatureExtraction",
+    "image-classification": "scanner.tasks.image_classification:ImageClassification",
+    "text-classification": "scanner.tasks.text_classification:TextClassification",
+    "text-generation": "scanner.tasks.text_generation:TextGeneration",
+    "token-classification": "scanner.tasks.token_classification:TokenClassification",
+}
+
+
+TASKS: Registry[type[TaskAdapter]] = Registry(
+    "task",
+    "labeler.tasks",
+    BUILTIN_TASKS,
+    interface="scanner.tasks.base:TaskAdapter",
+    name_attribute="task",
+)
+
+
+def task_names() -> list[str]:
+    """Every task with an adapter, built-in and plugin, without importing torch."""
+    return TASKS.names()
+
+
+def supported_tasks() -> list[str]:
+    return sorted(TASKS.names())
+
+
+def adapter_for(task: str) -> TaskAdapter:
+    """A fresh adapter for `task`; `UnsupportedTask` (a skip, not a failure) if none."""
+    # Imported here, not above: listing names must not import torch (the CLI's --help).
+    from scanner.tasks.base import UnsupportedTask
+
+    try:
+        return TASKS.get(task)()
+    except UnknownName:
+        raise UnsupportedTask(
+            f"unsupported task {task!r} (supported: {', '.join(supported_tasks())})"
+        ) from None

@@ -1,0 +1,77 @@
+"""Text inputs: the reference sentences tokenized to the scheme's workload.
+
+Every text task measures the same sentences (`reference_text`), tokenized by the model's
+own tokenizer, or as fixed token ids when the model has none; which of the two was used is
+returned so the run can record it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scanner.tasks.base import Batch, TaskAdapter
+from scanner.tasks.reference_text import REFERENCE_SENTENCES
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+
+
+class TextBatchAdapter(TaskAdapter):
+    """Text tasks whose workload is `batch_size` sentences of `sequence_length` tokens."""
+
+    def reference_batch(
+        self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
+    ) -> Batch:
+        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
+        kwargs, source = tokenize_reference(
+            path, model, batch_size, length, pad_to_length=workload.get("pad_to_length", True)
+        )
+        return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens", source)
+
+
+def tokenize_reference(
+    path: Path,
+    model: torch.nn.Module,
+    batch_size: int,
+    sequence_length: int,
+    pad_to_length: bool = True,
+) -> tuple[dict[str, torch.Tensor], str]:
+    """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
+
+    The energy workload pads every sentence to `sequence_length` so that numbers compare;
+    quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
+    """
+    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
+    tokenizer = None
+    if any((path / name).is_file() for name in TOKENIZER_FILES):
+        try:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+        except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
+            tokenizer = None
+    if tokenizer is not None:
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        encoded = tokenizer(
+            sentences,
+            padding="max_length" if pad_to_length else "longest",
+            truncation=True,
+            max_length=sequence_length,
+            return_tensors="pt",
+        )
+        return dict(encoded), "tokenizer"
+    vocab_size = int(getattr(model.config, "vocab_size", 1000))
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "fixed-token-ids"
