@@ -58,7 +58,9 @@ def test_protocol_is_windows_of_exactly_a_thousand_queries() -> None:
     }
 
 
-def _job(path: Path, model_id: str, task: str, tactics: list[str]) -> BenchmarkJob:
+def _job(
+    path: Path, model_id: str, task: str, tactics: list[str], queries: int | None = None
+) -> BenchmarkJob:
     return BenchmarkJob(
         model_id=model_id,
         revision="local",
@@ -69,23 +71,29 @@ def _job(path: Path, model_id: str, task: str, tactics: list[str]) -> BenchmarkJ
         scan_id="es-test",
         scheme_version="v1",
         hardware=dataclasses.asdict(detect_hardware("cpu")),
-        protocol={"idle_s": 0.0},
+        protocol={"idle_s": 0.0, **({"window_iterations": queries} if queries else {})},
         protocol_name=ENERGY_SCORE,
     )
 
 
 @pytest.mark.parametrize(
-    ("model_id", "task"),
-    [(TINY_BERT, "text-classification"), (TINY_GPT2, "text-generation")],
+    ("model_id", "task", "queries"),
+    [
+        (TINY_BERT, "text-classification", QUERIES),
+        # 10 tokens a query: fewer queries keep the test short; the figure is still per 1,000
+        (TINY_GPT2, "text-generation", 100),
+    ],
 )
-def test_benchmark_measures_the_baseline_on_a_thousand_single_queries(
-    tmp_path: Path, model_id: str, task: str
+def test_benchmark_measures_the_baseline_on_single_queries(
+    tmp_path: Path, model_id: str, task: str, queries: int
 ) -> None:
     path = build_synthetic_model(model_id, tmp_path / model_id)
     meter = FakeMeter(power_w=10.0)
     # tactics asked for are ignored: the protocol measures the model as published
     results = benchmark_model(
-        _job(path, model_id, task, ["dynamic-int8"]), load_scheme("v1"), meter=meter
+        _job(path, model_id, task, ["dynamic-int8"], None if queries == QUERIES else queries),
+        load_scheme("v1"),
+        meter=meter,
     ).results
 
     assert [r.run.variant for r in results] == ["baseline"]
@@ -93,9 +101,9 @@ def test_benchmark_measures_the_baseline_on_a_thousand_single_queries(
     assert run.status == "ok", run.reason
     assert run.protocol == ENERGY_SCORE
     assert run.batch_size == 1 and run.windows == 1
-    assert [(w.iterations, w.inferences) for w in windows] == [(QUERIES, QUERIES)]
-    # one window of 1,000 queries: its energy in Wh is the figure per 1,000 queries
-    assert run.energy_wh_per_1k == pytest.approx(windows[0].energy_j / 3600.0)
+    assert [(w.iterations, w.inferences) for w in windows] == [(queries, queries)]
+    # one window of N queries: its energy in Wh, times 1,000 / N, is the figure per 1,000
+    assert run.energy_wh_per_1k == pytest.approx(windows[0].energy_j / 3600.0 * 1000 / queries)
     provenance = json.loads(run.provenance_json)
     assert provenance["energy_score"]["batch_size"] == 1
     assert provenance["workload"]["batch_size"] == 1
