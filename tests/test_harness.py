@@ -319,3 +319,33 @@ def test_paired_windows_refuse_zero_inferences() -> None:
             protocol=Protocol(),
             idle_power_w=0.0,
         )
+
+
+def test_paired_ratio_is_the_median_over_pairs_so_one_outlier_pair_does_not_move_it() -> None:
+    """One variant window hit by a hiccup (ten times slower): the mean of the five ratios
+    would be 2.24 and call the variant dearer; the median stays at the real 0.8."""
+    clock = SteppingClock(step_s=0.0)
+    variant_seconds = iter([0.08, 0.08, 0.8, 0.08, 0.08])
+
+    def variant() -> None:
+        clock.now_s += next(variant_seconds)
+
+    def baseline() -> None:
+        clock.now_s += 0.1
+
+    paired = run_paired_windows(
+        variant,
+        baseline,
+        FakeMeter(power_w=40.0, clock=clock),
+        variant_inferences_per_call=8,
+        baseline_inferences_per_call=8,
+        protocol=Protocol(
+            warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=5
+        ),
+        idle_power_w=0.0,
+        clock=clock,
+    )
+
+    assert paired.energy_ratio == pytest.approx(0.8)
+    assert paired.latency_ratio == pytest.approx(0.8)
+    assert paired.cheaper_pairs == 4
