@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install browser demo test lint format bench clean
+.PHONY: install browser demo test lint format bench mutants clean
 
 install: $(STAMP)
 
@@ -50,5 +50,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/site_scale.py
 	$(BIN)/python benchmarks/scan_scale.py
 
+# Mutation testing of the modules a label rests on (docs/mutants.md); not part of `test`.
+# Installs mutmut (the `mutants` extra), then writes build/bench/mutants.json.
+mutants: $(STAMP)
+	$(PIP) -e '.[mutants]'
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/mutants.py
+
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build mutants .pytest_cache .ruff_cache

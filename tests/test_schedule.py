@@ -58,6 +58,26 @@ def test_once_runs_scan_grade_site_on_a_folder_and_logs_it(tmp_path: Path) -> No
     assert Catalog(catalog).query("SELECT count(*) FROM runs").rows == [(1,)]
 
 
+def test_once_runs_one_cycle_now_and_says_whether_it_failed() -> None:
+    lines: list[str] = []
+    hourly = IntervalTrigger(hours=1)
+
+    assert run_schedule(hourly, lambda should_stop: "3 benchmarked", once=True, log=lines.append)
+    assert [line.split(" ", 1)[1].split(" in ")[0] for line in lines] == [
+        "cycle started",
+        "cycle finished",
+    ]
+    assert lines[1].endswith(" s: 3 benchmarked")
+
+    def failing(should_stop: object) -> str:
+        raise RuntimeError("catalog is locked")
+
+    lines.clear()
+    assert run_schedule(hourly, failing, once=True, log=lines.append) is False
+    assert len(lines) == 2 and "cycle failed after" in lines[1]
+    assert lines[1].endswith(" s: catalog is locked")
+
+
 def test_an_invalid_cron_is_one_clear_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["schedule", "--cron", "every night", "--catalog", str(tmp_path / "c.duckdb")]
