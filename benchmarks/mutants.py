@@ -72,9 +72,10 @@ def matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def run_mutmut(patterns: tuple[str, ...], max_children: int) -> float:
-    """A fresh `mutmut run` over `patterns`; returns its wall-clock seconds."""
-    shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+def run_mutmut(patterns: tuple[str, ...], max_children: int, keep: bool) -> float:
+    """`mutmut run` over `patterns` (fresh unless `keep`); returns its wall-clock seconds."""
+    if not keep:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     command = [
         str(Path(sys.executable).parent / "mutmut"),
         "run",
@@ -165,10 +166,31 @@ def main() -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="read the last run's results, run nothing"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep mutants/ and run only the mutants in scope not checked yet",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep mutants/ from the last run (its test stats and the other modules' results)",
+    )
     args = parser.parse_args()
     patterns = tuple(args.patterns) or MUTANT_PATTERNS
 
-    elapsed_s = None if args.report_only else run_mutmut(patterns, args.max_children)
+    scope = patterns
+    if args.resume:
+        results = mutant_results(patterns)
+        left = [name for name, (_, status) in results.items() if status == "not_checked"]
+        print(f"{len(left)} mutants in scope not checked yet")
+        patterns = tuple(left)
+    elapsed_s = (
+        None
+        if args.report_only or not patterns
+        else run_mutmut(patterns, args.max_children, args.keep or args.resume)
+    )
+    patterns = scope
     results = mutant_results(patterns)
     if not results:
         raise SystemExit("error: no mutant results under mutants/: run without --report-only")
