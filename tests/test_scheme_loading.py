@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from labels.scheme import SCHEMES_DIR, SchemeError, available_schemes, load_scheme
+from labels.scheme import (
+    SCHEMES_DIR,
+    QualityGate,
+    SchemeError,
+    available_schemes,
+    load_scheme,
+)
 
 
 def write_scheme(tmp_path: Path, **thresholds: float) -> Path:
@@ -73,3 +79,35 @@ def test_workload_is_a_copy_and_an_unknown_task_is_an_error() -> None:
     with pytest.raises(SchemeError) as error:
         scheme.workload("speech-recognition")
     assert str(error.value) == "scheme v1 has no reference workload for 'speech-recognition'"
+
+
+def test_v1_gates_name_the_metric_they_judge() -> None:
+    gates = load_scheme("v1").quality_gates
+    assert gates["text-classification"] == QualityGate("top1_agreement", 0.98)
+    assert gates["feature-extraction"] == QualityGate("cosine_similarity", 0.99)
+
+
+def test_v1_reads_its_references_and_metadata() -> None:
+    v1 = load_scheme("v1")
+    reference = v1.reference("text-classification", "cpu-x86-64")
+    assert reference is not None
+    assert (reference.task, reference.hardware) == ("text-classification", "cpu-x86-64")
+    assert reference.energy_wh_per_1k == 1.1
+    assert reference.basis.startswith("bert-base (110M) sequence classifier at 8x128 tokens")
+    assert v1.reference("text-classification", "no-such-hardware") is None
+    assert (v1.version, v1.published) == ("v1", "2026-11-23")
+    assert v1.description.startswith("Energy per 1,000 inferences of the reference workload")
+
+
+def test_references_and_their_basis_are_optional(tmp_path: Path) -> None:
+    text = (SCHEMES_DIR / "v1.toml").read_text(encoding="utf-8")
+    head = text[: text.index("[[reference]]")]
+    path = tmp_path / "bare.toml"
+    path.write_text(head, encoding="utf-8")
+    assert load_scheme(path=path).references == {}
+    path.write_text(
+        head + '[[reference]]\ntask = "t"\nhardware = "h"\nenergy_wh_per_1k = 2.0\n',
+        encoding="utf-8",
+    )
+    [reference] = load_scheme(path=path).references.values()
+    assert reference.basis == "" and reference.energy_wh_per_1k == 2.0
