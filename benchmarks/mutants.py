@@ -216,11 +216,12 @@ def main() -> None:
         "no_tests": counts["no_tests"],
         "suspicious": counts["suspicious"],
         "total": checked,
+        "not_checked": counts["not_checked"],  # in scope, but the run stopped before them
         "killed_pct": round(100.0 * killed / checked, 1) if checked else 0.0,
         "per_module": {
             source: {
                 status: sum(1 for s, st in results.values() if s == source and st == status)
-                for status in ("killed", "survived", "timeout", "no_tests")
+                for status in ("killed", "survived", "timeout", "no_tests", "not_checked")
             }
             for source in sorted({s for s, _ in results.values()})
         },

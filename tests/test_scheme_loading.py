@@ -111,3 +111,22 @@ def test_references_and_their_basis_are_optional(tmp_path: Path) -> None:
     )
     [reference] = load_scheme(path=path).references.values()
     assert reference.basis == "" and reference.energy_wh_per_1k == 2.0
+
+
+def test_optional_fields_have_their_defaults_and_are_read_when_given(tmp_path: Path) -> None:
+    text = (SCHEMES_DIR / "v1.toml").read_text(encoding="utf-8")
+    start, end = text.index('description = """'), text.index('"""\n', text.index('"""') + 3)
+    bare = text[:start] + text[end + 4 :]
+    path = tmp_path / "bare.toml"
+    path.write_text(bare.replace("noisy_cv = 0.10", ""), encoding="utf-8")
+    assert (load_scheme(path=path).description, load_scheme(path=path).noisy_cv) == ("", 0.1)
+    path.write_text(bare.replace("noisy_cv = 0.10", "noisy_cv = 0.25"), encoding="utf-8")
+    assert load_scheme(path=path).noisy_cv == 0.25
+
+
+def test_errors_say_what_is_wrong() -> None:
+    v1 = load_scheme("v1")
+    with pytest.raises(ValueError, match=r"^EEI cannot be negative: -0\.5$"):
+        v1.grade_for_eei(-0.5)
+    with pytest.raises(SchemeError, match=r"^scheme v1 has no quality gate for 'speech'$"):
+        v1.quality_gate("speech")
