@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install browser demo test lint format bench clean gpu-wheels
+.PHONY: install browser demo test lint format bench mutants clean gpu-wheels
 
 install: $(STAMP)
 
@@ -51,6 +51,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scan_scale.py
 	$(BIN)/python benchmarks/reliability.py
 
+# Mutation testing of the modules a label rests on (docs/mutants.md); not part of `test`.
+# Installs mutmut (the `mutants` extra), then writes build/bench/mutants.json.
+mutants: $(STAMP)
+	$(PIP) -e '.[mutants]'
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/mutants.py
+
 # Wheels that the GPU machine's image (Python 3.12, no network) lacks, into the ignored .whl/
 # folder that travels with the device tool's `carry`: docs/methodology.md, "The GPU suite".
 GPU_WHEELS := duckdb==2.0.0 apscheduler==3.11.3 tzlocal==5.4.5 torchao==0.18.0 zeus==0.16.0
@@ -65,4 +71,4 @@ gpu-wheels:
 	@ls -1 .whl && du -ch .whl/*.whl | tail -n 1
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build mutants .pytest_cache .ruff_cache

@@ -137,6 +137,26 @@ def test_qualifies_follows_the_schemes_gate(tiny_model: Path, minimum: float) ->
         assert record.qualifies is (minimum == 0.0)
 
 
+def test_a_variant_exactly_at_the_quality_minimum_qualifies(
+    tiny_model: Path, measured: ModelBenchmark
+) -> None:
+    """The gate is `quality >= minimum`: a variant whose quality equals the minimum passes.
+    Top-1 agreement over 32 items is k/32, exact in floating point, and the run is seeded,
+    so the minimum is set to the quality this variant measured in the shared run."""
+    at_gate = by_tactic(measured)["layer-drop-top-50"].quality_value
+    scheme = load_scheme("v1")
+    gates = {**scheme.quality_gates, "text-classification": QualityGate("top1_agreement", at_gate)}
+
+    result = run(
+        job_for(tiny_model, ["layer-drop-top-50"]),
+        dataclasses.replace(scheme, quality_gates=gates),
+    )
+
+    variant = by_tactic(result)["layer-drop-top-50"]
+    assert variant.quality_value == at_gate
+    assert variant.qualifies is True
+
+
 def test_eval_data_adds_labelled_accuracy(tiny_model: Path, tmp_path: Path) -> None:
     eval_file = tmp_path / "eval.jsonl"
     lines = [{"text": f"the cat sat on the mat {i}", "label": i % 3} for i in range(10)]

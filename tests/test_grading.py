@@ -202,6 +202,10 @@ def test_variants_from_an_older_scan_are_not_mixed_with_a_newer_baseline():
     kept = same_scan_as_baseline([baseline, old_variant, new_variant])
     assert [r.variant for r in kept] == ["baseline", "prune-global-25"]
 
+    # Without a baseline run (it failed to load) nothing is dropped: the grade says why.
+    orphans = [old_variant, new_variant]
+    assert same_scan_as_baseline(orphans) == orphans
+
 
 def test_a_saving_inside_the_window_spread_does_not_count(scheme):
     """Masked pruning 'saving' 5 % while windows overlap is noise, not an achievable grade."""

@@ -9,6 +9,7 @@ import pytest
 from scanner.harness import (
     J_PER_WH,
     Measurement,
+    PairedMeasurement,
     Protocol,
     Window,
     coefficient_of_variation,
@@ -158,6 +159,17 @@ def test_idle_power_is_measured_only_when_asked_and_never_negative() -> None:
     assert measure_idle_power_w(FakeMeter(1.0, idle_w=7.0), 1.0) == 7.0
     assert measure_idle_power_w(FakeMeter(1.0, idle_w=7.0), 0.0) == 0.0
     assert measure_idle_power_w(FakeMeter(1.0, idle_w=-3.0), 1.0) == 0.0
+
+
+def test_idle_power_is_measured_over_the_duration_asked_for() -> None:
+    class RecordingMeter(FakeMeter):
+        def idle_power_w(self, duration_s: float = 2.0) -> float:
+            self.asked_s = duration_s
+            return self.idle_w
+
+    meter = RecordingMeter(1.0, idle_w=4.0)
+    assert measure_idle_power_w(meter, 3.5) == 4.0
+    assert meter.asked_s == 3.5
 
 
 def test_negative_idle_power_is_not_added_to_windows() -> None:
@@ -319,3 +331,84 @@ def test_paired_windows_refuse_zero_inferences() -> None:
             protocol=Protocol(),
             idle_power_w=0.0,
         )
+
+
+def test_paired_ratio_is_the_median_over_pairs_so_one_outlier_pair_does_not_move_it() -> None:
+    """One variant window hit by a hiccup (ten times slower): the mean of the five ratios
+    would be 2.24 and call the variant dearer; the median stays at the real 0.8."""
+    clock = SteppingClock(step_s=0.0)
+    variant_seconds = iter([0.08, 0.08, 0.8, 0.08, 0.08])
+
+    def variant() -> None:
+        clock.now_s += next(variant_seconds)
+
+    def baseline() -> None:
+        clock.now_s += 0.1
+
+    paired = run_paired_windows(
+        variant,
+        baseline,
+        FakeMeter(power_w=40.0, clock=clock),
+        variant_inferences_per_call=8,
+        baseline_inferences_per_call=8,
+        protocol=Protocol(
+            warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=5
+        ),
+        idle_power_w=0.0,
+        clock=clock,
+    )
+
+    assert paired.energy_ratio == pytest.approx(0.8)
+    assert paired.latency_ratio == pytest.approx(0.8)
+    assert paired.cheaper_pairs == 4
+
+
+@pytest.mark.parametrize(("variant", "baseline"), [(0, 8), (8, 0), (-1, 8), (8, -1)])
+def test_paired_windows_refuse_a_call_that_counts_no_inference(variant: int, baseline: int) -> None:
+    with pytest.raises(ValueError, match="^inferences_per_call must be positive$"):
+        run_paired_windows(
+            lambda: None,
+            lambda: None,
+            FakeMeter(power_w=1.0),
+            variant_inferences_per_call=variant,
+            baseline_inferences_per_call=baseline,
+            protocol=Protocol(),
+            idle_power_w=0.0,
+        )
+
+
+def test_paired_windows_accept_one_inference_per_call() -> None:
+    clock = SteppingClock(step_s=0.1)
+    paired = run_paired_windows(
+        clock.work,
+        clock.work,
+        FakeMeter(power_w=10.0, clock=clock),
+        variant_inferences_per_call=1,
+        baseline_inferences_per_call=1,
+        protocol=Protocol(
+            warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=2
+        ),
+        idle_power_w=0.0,
+        clock=clock,
+    )
+    assert paired.energy_ratio == pytest.approx(1.0)
+
+
+def test_a_pair_whose_baseline_window_read_zero_is_left_out_of_the_ratio() -> None:
+    paired = PairedMeasurement(
+        variant=Measurement([window(5.0), window(8.0), window(6.0)], 0.0),
+        baseline=Measurement([window(10.0), window(0.0), window(10.0)], 0.0),
+        order=["baseline", "variant"] * 3,
+    )
+    assert paired.energy_ratio == pytest.approx(0.55)  # median of 0.5 and 0.6
+    assert paired.cheaper_pairs == 2
+
+
+def test_pairs_must_match_one_to_one() -> None:
+    paired = PairedMeasurement(
+        variant=Measurement([window(5.0), window(5.0)], 0.0),
+        baseline=Measurement([window(10.0)], 0.0),
+        order=["baseline", "variant", "variant"],
+    )
+    with pytest.raises(ValueError):
+        paired.energy_ratio  # noqa: B018

@@ -92,3 +92,17 @@ def test_headline():
     }
     assert headline(label) == "C → A with dynamic-int8, −41 % energy, 99.6 % top1 agreement"
     assert "no tactic measurably saved" in headline({"grade": "D", "best_variant": "baseline"})
+
+
+def test_headline_fills_what_a_label_lacks() -> None:
+    """No grade, no metric name, no achievable grade: the line still reads, with stand-ins."""
+    label = {
+        "best_variant": "layer-drop-top-50",
+        "energy_wh_per_1k": 1.0,
+        "best_energy_wh_per_1k": 0.1,
+        "quality_retained": 0.5,
+    }
+    assert headline(label) == "ungraded → ? with layer-drop-top-50, −90 % energy, 50.0 % quality"
+    assert headline({"best_variant": None}) == (
+        "ungraded: no tactic measurably saved energy within the quality tolerance"
+    )

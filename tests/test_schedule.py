@@ -9,9 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from typer.testing import CliRunner
 
@@ -56,6 +58,26 @@ def test_once_runs_scan_grade_site_on_a_folder_and_logs_it(tmp_path: Path) -> No
     assert Catalog(catalog).query("SELECT count(*) FROM runs").rows == [(1,)]
 
 
+def test_once_runs_one_cycle_now_and_says_whether_it_failed() -> None:
+    lines: list[str] = []
+    hourly = IntervalTrigger(hours=1)
+
+    assert run_schedule(hourly, lambda should_stop: "3 benchmarked", once=True, log=lines.append)
+    assert [line.split(" ", 1)[1].split(" in ")[0] for line in lines] == [
+        "cycle started",
+        "cycle finished",
+    ]
+    assert lines[1].endswith(" s: 3 benchmarked")
+
+    def failing(should_stop: object) -> str:
+        raise RuntimeError("catalog is locked")
+
+    lines.clear()
+    assert run_schedule(hourly, failing, once=True, log=lines.append) is False
+    assert len(lines) == 2 and "cycle failed after" in lines[1]
+    assert lines[1].endswith(" s: catalog is locked")
+
+
 def test_an_invalid_cron_is_one_clear_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["schedule", "--cron", "every night", "--catalog", str(tmp_path / "c.duckdb")]
@@ -91,6 +113,41 @@ def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() ->
     skipped = [line for line in lines if "skipped: the previous cycle is still running" in line]
     assert len(skipped) >= 2, lines
     assert sum("cycle finished" in line for line in lines) == 3
+    assert lines[-1].endswith("scheduler stopped")
+
+
+class SleptThrough(BaseTrigger):
+    """Due every 0.1 s for ten times, all already past when the scheduler looks: what it sees
+    after the process was asleep (a suspended machine, a stopped container) through them."""
+
+    def __init__(self, due_times: int = 10) -> None:
+        self.first = datetime.now(UTC) - timedelta(seconds=2)
+        self.interval = timedelta(seconds=0.1)
+        self.last = self.first + self.interval * (due_times - 1)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return self.first
+        following = previous_fire_time + self.interval
+        return following if following <= self.last else None
+
+
+def test_run_times_missed_while_asleep_are_coalesced_into_one_cycle() -> None:
+    cycles: list[float] = []
+    lines: list[str] = []
+
+    def cycle(should_stop: object) -> str:
+        cycles.append(time.monotonic())
+        if len(cycles) == 1:  # stop soon; runs that were not coalesced would follow at once
+            threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        return f"cycle {len(cycles)}"
+
+    run_schedule(SleptThrough(due_times=10), cycle, log=lines.append)
+
+    assert len(cycles) == 1, lines
+    assert sum("cycle finished" in line for line in lines) == 1
     assert lines[-1].endswith("scheduler stopped")
 
 

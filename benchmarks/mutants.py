@@ -1,0 +1,247 @@
+"""Mutation testing of the modules a label rests on: do the tests notice when the code changes?
+
+`make mutants` runs this. It asks mutmut (configured in pyproject.toml, `[tool.mutmut]`) to
+mutate the functions below one small change at a time (`>=` to `>`, `median` to nothing, a
+constant plus one, ...) and run the tests that cover each; a mutant the tests still pass on
+"survived". The result goes to build/bench/mutants.json: killed, survived, timeout, and
+each survivor with file:line, the mutation, and why it is harmless where it is
+(`benchmarks/mutants_equivalent.json`, explained in docs/mutants.md). A survivor with no
+such explanation is a missing test.
+
+Not in CI: a full run takes tens of minutes on 2 cores. Usage:
+    python benchmarks/mutants.py                  # every module below
+    python benchmarks/mutants.py "scanner.harness.*"   # some of them (mutmut name globs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "build" / "bench" / "mutants.json"
+EXPLANATIONS = Path(__file__).resolve().parent / "mutants_equivalent.json"
+
+# What a label rests on. Whole modules, except tasks/base.py, where only the safety checks
+# (what may be loaded, and how) are in scope: the rest of it builds inputs, which the
+# quality and benchmark tests cover end to end.
+MUTANT_PATTERNS = (
+    "labels.scheme.*",
+    "labeler.grading.*",
+    "labeler.recommend.*",
+    "labeler.card.*",
+    "scanner.harness.*",
+    "scanner.schedule.*",
+    "scanner.tasks.base.x_read_config__mutmut_*",
+    "scanner.tasks.base.x_check_loadable__mutmut_*",
+    "scanner.tasks.base.x_load_pretrained__mutmut_*",
+)
+
+# mutmut's exit codes per mutant (mutmut/stats.py), folded into the figures we report.
+STATUS_BY_EXIT_CODE = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no_tests",
+    33: "no_tests",
+    34: "skipped",
+    36: "timeout",
+    24: "timeout",
+    -24: "timeout",
+    152: "timeout",
+    255: "timeout",
+    37: "caught_by_type_check",
+    -11: "segfault",
+    -9: "segfault",
+    None: "not_checked",
+}
+
+
+def matches(name: str, patterns: tuple[str, ...]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def run_mutmut(patterns: tuple[str, ...], max_children: int, keep: bool) -> float:
+    """`mutmut run` over `patterns` (fresh unless `keep`); returns its wall-clock seconds."""
+    if not keep:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    command = [
+        str(Path(sys.executable).parent / "mutmut"),
+        "run",
+        "--max-children",
+        str(max_children),
+        *patterns,
+    ]
+    print("$", " ".join(command), flush=True)
+    started = time.monotonic()
+    completed = subprocess.run(command, cwd=ROOT, check=False)
+    elapsed_s = time.monotonic() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"error: mutmut run exited {completed.returncode}")
+    return elapsed_s
+
+
+def mutant_results(patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """{mutant name: (source path, status)} for the mutants in scope, from mutmut's .meta."""
+    results: dict[str, tuple[str, str]] = {}
+    for meta_path in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        source = str(meta_path.relative_to(ROOT / "mutants")).removesuffix(".meta")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        for name, exit_code in meta["exit_code_by_key"].items():
+            if matches(name, patterns):
+                results[name] = (source, STATUS_BY_EXIT_CODE.get(exit_code, "suspicious"))
+    return results
+
+
+def mutant_diff(name: str) -> str:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "mutmut"), "show", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.stdout
+
+
+def function_of(name: str) -> str:
+    """`scanner.harness.xǁPairedMeasurementǁenergy_ratio__mutmut_3` -> `energy_ratio`."""
+    generated = name.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    return generated.split("ǁ")[-1].removeprefix("x_")
+
+
+def locate(source: Path, function: str, removed: list[str]) -> int | None:
+    """The line in `source` of the first removed line of the diff, inside `function`."""
+    text = source.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    spans = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function
+    ]
+    wanted = [line.strip() for line in removed if line.strip()]
+    for start, end in spans:
+        for number in range(start, end + 1):
+            if wanted and lines[number - 1].strip() == wanted[0]:
+                return number
+    return spans[0][0] if spans else None
+
+
+def describe(name: str, source_path: str) -> dict[str, object]:
+    diff = mutant_diff(name)
+    body = [line for line in diff.splitlines()[1:] if not line.startswith(("---", "+++", "@@"))]
+    removed = [line[1:] for line in body if line.startswith("-")]
+    added = [line[1:] for line in body if line.startswith("+")]
+    line = locate(ROOT / source_path, function_of(name), removed)
+    return {
+        "name": name,
+        "where": f"{source_path}:{line}",
+        "function": function_of(name),
+        "mutation": " / ".join(
+            part
+            for part in (
+                "- " + " ".join(x.strip() for x in removed) if removed else "",
+                "+ " + " ".join(x.strip() for x in added) if added else "",
+            )
+            if part
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("patterns", nargs="*", help="mutmut mutant-name globs (default: all)")
+    parser.add_argument("--max-children", type=int, default=2, help="parallel test workers")
+    parser.add_argument(
+        "--report-only", action="store_true", help="read the last run's results, run nothing"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep mutants/ and run only the mutants in scope not checked yet",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep mutants/ from the last run (its test stats and the other modules' results)",
+    )
+    args = parser.parse_args()
+    patterns = tuple(args.patterns) or MUTANT_PATTERNS
+
+    scope = patterns
+    if args.resume:
+        results = mutant_results(patterns)
+        left = [name for name, (_, status) in results.items() if status == "not_checked"]
+        print(f"{len(left)} mutants in scope not checked yet")
+        patterns = tuple(left)
+    elapsed_s = (
+        None
+        if args.report_only or not patterns
+        else run_mutmut(patterns, args.max_children, args.keep or args.resume)
+    )
+    patterns = scope
+    results = mutant_results(patterns)
+    if not results:
+        raise SystemExit("error: no mutant results under mutants/: run without --report-only")
+    counts = Counter(status for _, status in results.values())
+    explanations: dict[str, str] = json.loads(EXPLANATIONS.read_text(encoding="utf-8"))
+    survivors = []
+    for name, (source_path, status) in sorted(results.items()):
+        if status in ("survived", "no_tests", "suspicious"):
+            entry = describe(name, source_path)
+            entry["status"] = status
+            entry["why_harmless"] = explanations.get(name)
+            survivors.append(entry)
+    checked = sum(counts[s] for s in ("killed", "survived", "timeout", "no_tests", "suspicious"))
+    killed = counts["killed"] + counts["timeout"]  # a timeout is a mutant the tests stopped
+    report = {
+        "command": "make mutants (python benchmarks/mutants.py)",
+        "patterns": list(patterns),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared, loaded)",
+        "wall_s": round(elapsed_s, 1) if elapsed_s is not None else None,
+        "killed": counts["killed"],
+        "survived": counts["survived"],
+        "timeout": counts["timeout"],
+        "no_tests": counts["no_tests"],
+        "suspicious": counts["suspicious"],
+        "total": checked,
+        "not_checked": counts["not_checked"],  # in scope, but the run stopped before them
+        "killed_pct": round(100.0 * killed / checked, 1) if checked else 0.0,
+        "per_module": {
+            source: {
+                status: sum(1 for s, st in results.values() if s == source and st == status)
+                for status in ("killed", "survived", "timeout", "no_tests", "not_checked")
+            }
+            for source in sorted({s for s, _ in results.values()})
+        },
+        "survivors": survivors,
+        "unexplained": [s["name"] for s in survivors if not s["why_harmless"]],
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"mutants: {report['killed']} killed, {report['survived']} survived, "
+        f"{report['timeout']} timeout, {report['no_tests']} with no test "
+        f"→ {report['killed_pct']} % killed (timeouts count as killed) in "
+        f"{report['wall_s']} s → {OUT.relative_to(ROOT)}"
+    )
+    for survivor in survivors:
+        mark = "  " if survivor["why_harmless"] else "!!"
+        print(f"{mark} {survivor['where']}: {survivor['mutation']}")
+    if report["unexplained"]:
+        print(f"{len(report['unexplained'])} survivors have no explanation: add a test or one")
+
+
+if __name__ == "__main__":
+    main()
