@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tactics.py
 	$(BIN)/python benchmarks/site_scale.py
 	$(BIN)/python benchmarks/scan_scale.py
+	$(BIN)/python benchmarks/stability.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
