@@ -626,7 +626,10 @@ def _write_badge(
     estimated = bool(label.get("estimated"))
     write(stem.with_name(stem.name + ".svg"), badge_svg(label["grade"], estimated=estimated))
     endpoint = shields_endpoint(
-        label["grade"], estimated=estimated, best_grade=label.get("best_grade")
+        label["grade"],
+        estimated=estimated,
+        best_grade=label.get("best_grade"),
+        borderline=bool(label.get("borderline")),
     )
     write(stem.with_name(stem.name + ".json"), str(script_json(endpoint)) + "\n")
     details = {

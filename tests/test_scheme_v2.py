@@ -253,3 +253,37 @@ def test_grading_under_v2_leaves_v1_labels_untouched(fresh_catalog: Catalog) -> 
     assert fresh_catalog.query(sql).rows == before
     versions = fresh_catalog.query("SELECT scheme_version, grade FROM labels ORDER BY 1").rows
     assert versions == [("v1", before[0][5]), ("v2", "C")]
+
+
+def test_site_and_badge_show_borderline_and_the_earlier_grade(
+    fresh_catalog: Catalog, tmp_path: Path
+) -> None:
+    from labeler.site import build_site
+
+    v2 = load_scheme("v2")
+    _record(fresh_catalog, baseline_run([0.3, 0.32, 0.35, 0.31, 0.33], at=T0))
+    grade_catalog(fresh_catalog, v2)
+    changed_at = T0 + timedelta(days=3)
+    _record(fresh_catalog, baseline_run([0.2, 0.21, 0.22, 0.2, 0.23], at=changed_at))
+    grade_catalog(fresh_catalog, v2)
+    _record(fresh_catalog, baseline_run([0.22, 0.23, 0.24, 0.26, 0.23], at=T0 + timedelta(4)))
+    grade_catalog(fresh_catalog, v2)
+    label = _published(fresh_catalog)
+    assert (label["grade"], label["previous_grade"], label["borderline"]) == ("B", "C", True)
+
+    out = tmp_path / "site"
+    build_site(fresh_catalog, out, scheme=v2)
+    page = next(
+        p.read_text(encoding="utf-8")
+        for p in out.rglob("*.html")
+        if "Earlier grade" in p.read_text(encoding="utf-8")
+    )
+    assert "flag-borderline" in page and "callout-borderline" in page
+    assert f"changed on {changed_at:%Y-%m-%d}" in page
+    assert "0.230 (interval 0.220–0.260)" in page and "v2/bert-base-encoder" in page
+    badges = sorted(out.rglob("badges/**/*.json"))
+    endpoint = next(p for p in badges if not p.name.endswith(".recommendations.json"))
+    assert json.loads(endpoint.read_text(encoding="utf-8"))["message"].endswith("borderline")
+    details_file = next(p for p in badges if p.name.endswith(".recommendations.json"))
+    details = json.loads(details_file.read_text(encoding="utf-8"))
+    assert details["borderline"] is True and details["eei_low"] == pytest.approx(0.22)
