@@ -595,6 +595,19 @@ def _build(
     _write(out_dir / "methodology.html", html_text)
     pages += 1
 
+    # Runs under the AI Energy Score's protocol: apart from the labels, never graded.
+    scores = catalog.query(
+        "SELECT * FROM energy_scores ORDER BY task, hardware, energy_wh_per_1k_queries"
+    )
+    html_text = env.get_template("energy_score.html.j2").render(
+        **common,
+        root="",
+        page_title="AI Energy Score protocol \u2013 energy labels",
+        rows=[dict(zip(scores.columns, row, strict=True)) for row in scores.rows],
+    )
+    _write(out_dir / "energy-score.html", html_text)
+    pages += 1
+
     export_parquet(catalog, out_dir / "data" / "latest_labels.parquet")
     export_csv(catalog, out_dir / "data" / "latest_labels.csv")
 

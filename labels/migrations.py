@@ -284,13 +284,53 @@ def m003_reference_model(con: duckdb.DuckDBPyConnection) -> None:
         ) = 1
         """
     )
+    # views list `r.*`: bind latest_runs again so it shows the new columns (keeping the
+    # protocol in its partition where m004 ran first, in a catalog made by an older build)
+    has_protocol = con.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'runs' AND column_name = 'protocol'"
+    ).fetchone()[0]
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant
+                         {", r.protocol" if has_protocol else ""}
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
+@migration
+def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs measured under another protocol (the AI Energy Score's) sit apart from labels."""
+    con.execute("ALTER TABLE runs ADD COLUMN protocol VARCHAR NOT NULL DEFAULT 'scheme'")
     con.execute(
         """
         CREATE OR REPLACE VIEW latest_runs AS
         SELECT r.*
         FROM runs r
         QUALIFY row_number() OVER (
-            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
+                         r.protocol
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW energy_scores AS
+        SELECT r.model_id, r.revision, r.task, r.hardware_profile AS hardware,
+               r.energy_wh_per_1k AS energy_wh_per_1k_queries, r.energy_method,
+               r.energy_method = 'estimate' AS estimated, r.windows, r.energy_cv,
+               r.latency_ms_p50, r.dtype, r.device, r.finished_at AS measured_at, r.run_id
+        FROM runs r
+        WHERE r.protocol = 'energy-score' AND r.status = 'ok'
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.task, r.hardware_profile
             ORDER BY r.finished_at DESC NULLS LAST
         ) = 1
         """

@@ -105,6 +105,8 @@ class RunRecord:
     reference_config_sha256: str | None = None  # sha256 of its config file
     reference_energy_wh_per_1k: float | None = None  # median of the reference's windows
     reference_ratios_json: str | None = None  # [E_model / E_reference] per pair, in order
+    # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
+    protocol: str = "scheme"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ import torch
 
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.scheme import Scheme
+from scanner.energy_score import (
+    ENERGY_SCORE,
+    SCHEME,
+    describe_energy_score,
+    energy_score_protocol,
+    energy_score_workload,
+    wants_fp32,
+)
 from scanner.harness import (
     HARNESS_VERSION,
     J_PER_WH,
@@ -66,6 +74,7 @@ class BenchmarkJob:
     allow_pickle: bool = False
     meter: str | None = None  # force an energy method
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
+    protocol_name: str = SCHEME  # or ENERGY_SCORE: the AI Energy Score's protocol
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,8 @@ def benchmark_model(
         adapter = adapter_for(job.task)
         workload = scheme.workload(job.task)
         gate = scheme.quality_gate(job.task)
+        if job.protocol_name == ENERGY_SCORE:
+            workload = energy_score_workload(workload)
     except (UnsupportedTask, Exception) as exc:  # scheme errors name the task too
         return ModelBenchmark([RunResult(base_record("baseline", "skipped", reason=str(exc)))])
 
@@ -117,6 +128,8 @@ def benchmark_model(
     try:
         note("loading")
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
+        if job.protocol_name == ENERGY_SCORE and wants_fp32(job.task):
+            model = model.float()
     except ModelLoadError as exc:
         status = "skipped" if str(exc).startswith(SECURITY_REASONS) else "failed"
         return ModelBenchmark([RunResult(base_record("baseline", status, reason=str(exc)))])
@@ -131,7 +144,10 @@ def benchmark_model(
                 [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
                 params,
             )
-    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **job.protocol})
+    overrides = (
+        energy_score_protocol(job.protocol) if job.protocol_name == ENERGY_SCORE else job.protocol
+    )
+    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **overrides})
     sync = _sync_for(job.device)
     ctx = TacticContext(
         device=job.device,
@@ -147,6 +163,8 @@ def benchmark_model(
         "workload": workload,
         "hardware": asdict(hardware),
     }
+    if job.protocol_name == ENERGY_SCORE:
+        provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
     if hasattr(meter, "other_processes"):
         provenance["other_gpu_processes"] = [asdict(p) for p in meter.other_processes()]
 
@@ -166,7 +184,8 @@ def benchmark_model(
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
         baseline_outputs: torch.Tensor | None = None
-        for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
+        tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
+        for name in ["baseline", *[t for t in tactics if t != "baseline"]]:
             tactic = get_tactic(name)
             try:
                 applicability = tactic.applies_to(model, ctx)
@@ -237,9 +256,10 @@ def _reference_for(
     workload: dict[str, Any],
     note: Callable[[str], None],
 ) -> BuiltReference | None:
-    """The task's reference model under a paired scheme (v2 on), else None (v1)."""
+    """The task's reference model under a paired scheme (v2 on), else None (v1, and the
+    energy-score protocol, whose runs are never graded)."""
     spec = scheme.reference_model(job.task)
-    if spec is None:
+    if spec is None or job.protocol_name == ENERGY_SCORE:
         return None
     note("reference model")
     return build_reference(spec, adapter, workload, job.device)
@@ -442,6 +462,7 @@ def _record_factory(
             device=job.device,
             harness_version=HARNESS_VERSION,
             scheme_version=job.scheme_version,
+            protocol=job.protocol_name,
             started_at=values.pop("started_at", started),
             finished_at=now_utc(),
             **versions,

@@ -39,7 +39,7 @@ TABLES = {
         "qualifies", "build_s", "build_energy_wh", "size_mb", "notes", "provenance_json",
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
         "paired_cheaper_windows", "reference_model", "reference_config_sha256",
-        "reference_energy_wh_per_1k", "reference_ratios_json",
+        "reference_energy_wh_per_1k", "reference_ratios_json", "protocol",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
@@ -72,6 +72,11 @@ VIEWS = {
     "failures": [
         "model_id", "revision", "task", "hardware_profile", "variant", "status", "reason",
         "finished_at",
+    ],
+    "energy_scores": [
+        "model_id", "revision", "task", "hardware", "energy_wh_per_1k_queries",
+        "energy_method", "estimated", "windows", "energy_cv", "latency_ms_p50", "dtype",
+        "device", "measured_at", "run_id",
     ],
 }  # fmt: skip
 
