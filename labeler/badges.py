@@ -133,6 +133,7 @@ def shields_endpoint(
     *,
     estimated: bool = False,
     best_grade: str | None = None,
+    borderline: bool = False,
     label: str = "energy",
 ) -> dict[str, Any]:
     """The JSON shields.io's endpoint badge reads (https://shields.io/badges/endpoint-badge).
@@ -145,6 +146,8 @@ def shields_endpoint(
         message = f"{grade} \u2192 {best_grade}"
     if estimated and grade in GRADE_COLOURS:
         message += " est."
+    if borderline and grade in GRADE_COLOURS:  # the EEI interval crosses a class boundary
+        message += " borderline"
     return {
         "schemaVersion": 1,
         "label": label,

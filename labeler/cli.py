@@ -236,7 +236,8 @@ def _check_scan_options(
     scheme: str, tasks: list[str] | None, executor: str, tactics: list[str] | None, device: str
 ) -> None:
     """The options `scan` and `schedule` share, checked before any model is touched."""
-    known_tasks = load_scheme(scheme).tasks
+    loaded = load_scheme(scheme)
+    known_tasks = loaded.tasks
     unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
     if unknown_tasks:
         raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
@@ -245,6 +246,15 @@ def _check_scan_options(
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
     _check_tactics(tactics, device)
+    if not loaded.paired_reference:  # v1: stored reference energies for a few profiles only
+        from scanner.hardware import detect_hardware
+
+        profile = detect_hardware(device).profile
+        if not loaded.has_references_for(profile):
+            raise UsageError(
+                f"scheme {loaded.version} has no reference energy for hardware {profile}: "
+                "use a scheme with reference models (--scheme v2)"
+            )
 
 
 def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
@@ -422,7 +432,10 @@ def badge(
         sys.stdout.write(badge_svg(label["grade"], estimated=estimated))
     elif fmt == "json":
         payload = shields_endpoint(
-            label["grade"], estimated=estimated, best_grade=label.get("best_grade")
+            label["grade"],
+            estimated=estimated,
+            best_grade=label.get("best_grade"),
+            borderline=bool(label.get("borderline")),
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif fmt == "markdown":

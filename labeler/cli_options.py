@@ -39,7 +39,9 @@ SiteUrlOpt = Annotated[
         help="Public URL of the published site, for links in badges and cards.",
     ),
 ]
-SchemeOpt = Annotated[str, typer.Option("--scheme", help="Label scheme version, e.g. v1.")]
+SchemeOpt = Annotated[
+    str, typer.Option("--scheme", help="Label scheme version: v2 (default) or v1.")
+]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Models per task (hub).")]
 TacticOpt = Annotated[
     list[str] | None,

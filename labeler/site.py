@@ -615,7 +615,10 @@ def _write_badge(
     estimated = bool(label.get("estimated"))
     write(stem.with_name(stem.name + ".svg"), badge_svg(label["grade"], estimated=estimated))
     endpoint = shields_endpoint(
-        label["grade"], estimated=estimated, best_grade=label.get("best_grade")
+        label["grade"],
+        estimated=estimated,
+        best_grade=label.get("best_grade"),
+        borderline=bool(label.get("borderline")),
     )
     write(stem.with_name(stem.name + ".json"), str(script_json(endpoint)) + "\n")
     details = {
@@ -628,6 +631,12 @@ def _write_badge(
         "energy_wh_per_1k": label.get("energy_wh_per_1k"),
         "estimated": estimated,
         "noisy": bool(label.get("noisy")),
+        "borderline": bool(label.get("borderline")),
+        "eei": label.get("eei"),
+        "eei_low": label.get("eei_low"),
+        "eei_high": label.get("eei_high"),
+        "reference_model": label.get("reference_model"),
+        "energy_j_per_token": label.get("energy_j_per_token"),
         "achievable": achievable_text(label),
         "top_recommendation": top_recommendation(label),
         "recommendations": recommendations(label),

@@ -336,6 +336,7 @@ class Catalog:
                     ],
                 )
                 _insert(con, "labels", label)
+                _record_history(con, label)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -435,6 +436,17 @@ class Catalog:
                 WindowRecord,
             )
 
+    def label_history(
+        self, model_id: str, task: str, hardware: str, scheme_version: str
+    ) -> list[dict[str, Any]]:
+        """The published grade of one (model, task, hardware) per measurement, oldest first."""
+        result = self.query(
+            "SELECT * FROM label_history WHERE model_id = ? AND task = ? AND hardware = ? "
+            "AND scheme_version = ? ORDER BY measured_at",
+            [model_id, task, hardware, scheme_version],
+        )
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
     def latest_labels(self) -> list[dict[str, Any]]:
         result = self.query("SELECT * FROM latest_labels ORDER BY task, hardware, model_id")
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
@@ -465,6 +477,30 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, record: Any) -> None:
     placeholders = ", ".join("?" for _ in columns)
     con.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", _values(record)
+    )
+
+
+def _record_history(con: duckdb.DuckDBPyConnection, label: LabelRecord) -> None:
+    """One history row per measurement: grading the same measurement again replaces it."""
+    con.execute(
+        "INSERT OR REPLACE INTO label_history (model_id, revision, task, hardware, "
+        "scheme_version, grade, measured_grade, eei, eei_low, eei_high, borderline, "
+        "measured_at, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            label.model_id,
+            label.revision,
+            label.task,
+            label.hardware,
+            label.scheme_version,
+            label.grade,
+            label.measured_grade,
+            label.eei,
+            label.eei_low,
+            label.eei_high,
+            label.borderline,
+            label.measured_at,
+            label.graded_at,
+        ],
     )
 
 

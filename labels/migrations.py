@@ -221,6 +221,91 @@ def m002_paired_windows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @migration
+def m003_reference_model(con: duckdb.DuckDBPyConnection) -> None:
+    """Scheme v2: baselines measured beside a reference model; EEI intervals; grade history."""
+    for column, kind in (
+        ("reference_model", "VARCHAR"),
+        ("reference_config_sha256", "VARCHAR"),
+        ("reference_energy_wh_per_1k", "DOUBLE"),
+        ("reference_ratios_json", "VARCHAR"),
+    ):
+        con.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    con.execute(
+        "ALTER TABLE measurements ADD COLUMN reference_window BOOLEAN NOT NULL DEFAULT false"
+    )
+    for column, kind in (
+        ("eei_low", "DOUBLE"),
+        ("eei_high", "DOUBLE"),
+        ("borderline", "BOOLEAN NOT NULL DEFAULT false"),
+        ("reference_model", "VARCHAR"),
+        ("reference_config_sha256", "VARCHAR"),
+        ("measured_grade", "VARCHAR"),
+        ("previous_grade", "VARCHAR"),
+        ("grade_changed_at", "TIMESTAMP"),
+        ("energy_j_per_token", "DOUBLE"),
+    ):
+        con.execute(f"ALTER TABLE labels ADD COLUMN {column} {kind}")
+    # One row per (model, task, hardware, scheme, measurement): the published grade over time.
+    con.execute(
+        """
+        CREATE TABLE label_history (
+            model_id VARCHAR NOT NULL,
+            revision VARCHAR NOT NULL,
+            task VARCHAR NOT NULL,
+            hardware VARCHAR NOT NULL,
+            scheme_version VARCHAR NOT NULL,
+            grade VARCHAR,
+            measured_grade VARCHAR,
+            eei DOUBLE,
+            eei_low DOUBLE,
+            eei_high DOUBLE,
+            borderline BOOLEAN NOT NULL DEFAULT false,
+            measured_at TIMESTAMP NOT NULL,
+            graded_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (model_id, task, hardware, scheme_version, measured_at)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_labels AS
+        SELECT l.model_id, l.revision, l.task, l.hardware, l.grade, l.energy_wh_per_1k,
+               l.best_variant, l.best_grade, l.best_energy_wh_per_1k, l.quality_retained,
+               l.quality_metric, l.energy_method, l.energy_method = 'estimate' AS estimated,
+               l.noisy, l.eei, l.scheme_version, l.measured_at, l.graded_at, l.reason,
+               l.recommendations_json, m.source, m.synthetic,
+               l.eei_low, l.eei_high, l.borderline, l.reference_model,
+               l.reference_config_sha256, l.measured_grade, l.previous_grade,
+               l.grade_changed_at, l.energy_j_per_token
+        FROM labels l
+        LEFT JOIN models m USING (model_id, revision)
+        QUALIFY row_number() OVER (
+            PARTITION BY l.model_id, l.task, l.hardware
+            ORDER BY l.measured_at DESC, l.graded_at DESC, l.scheme_version DESC
+        ) = 1
+        """
+    )
+    # views list `r.*`: bind latest_runs again so it shows the new columns (keeping the
+    # protocol in its partition where m004 ran first, in a catalog made by an older build)
+    has_protocol = con.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'runs' AND column_name = 'protocol'"
+    ).fetchone()[0]
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant
+                         {", r.protocol" if has_protocol else ""}
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
+@migration
 def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
     """Runs measured under another protocol (the AI Energy Score's) sit apart from labels."""
     con.execute("ALTER TABLE runs ADD COLUMN protocol VARCHAR NOT NULL DEFAULT 'scheme'")

@@ -100,6 +100,11 @@ class RunRecord:
     paired_energy_ratio: float | None = None  # median over pairs of variant / baseline
     paired_latency_ratio: float | None = None  # the same for the windows' median latency
     paired_cheaper_windows: int | None = None  # pairs in which the variant used less
+    # Baselines under a paired scheme (v2 on): measured beside the task's reference model.
+    reference_model: str | None = None  # the scheme's reference id, e.g. v2/bert-base-encoder
+    reference_config_sha256: str | None = None  # sha256 of its config file
+    reference_energy_wh_per_1k: float | None = None  # median of the reference's windows
+    reference_ratios_json: str | None = None  # [E_model / E_reference] per pair, in order
     # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
     protocol: str = "scheme"
 
@@ -123,6 +128,7 @@ class WindowRecord:
     temperature_c: float | None = None
     sm_clock_mhz: float | None = None
     paired_baseline: bool = False  # a baseline window interleaved with a variant's windows
+    reference_window: bool = False  # a reference-model window interleaved with the baseline's
 
 
 @dataclass(frozen=True)
@@ -156,3 +162,15 @@ class LabelRecord:
     measured_at: datetime
     graded_at: datetime
     reason: str | None = None  # why a model is ungraded (no reference, failed, skipped)
+    # Paired schemes (v2 on): the interval of the EEI and the re-grading rule.
+    eei_low: float | None = None
+    eei_high: float | None = None
+    borderline: bool = False  # the interval crosses a class boundary
+    reference_model: str | None = None
+    reference_config_sha256: str | None = None
+    measured_grade: str | None = (
+        None  # this measurement's own grade (`grade` may keep an older one)
+    )
+    previous_grade: str | None = None  # the published grade before the last change, if any
+    grade_changed_at: datetime | None = None  # measured_at of the measurement that changed it
+    energy_j_per_token: float | None = None  # text generation: J per generated token

@@ -49,6 +49,13 @@ from scanner.harness import (
 )
 from scanner.meters.base import EnergyMeter, MeterUnavailable
 from scanner.meters.select import select_meter
+from scanner.reference import (
+    BuiltReference,
+    build_reference,
+    measure_beside_reference,
+    reference_run_fields,
+    reference_window_records,
+)
 from scanner.tactics.base import Tactic, TacticContext
 from scanner.tactics.registry import get_tactic
 from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
@@ -186,6 +193,7 @@ def benchmark_model(
                 "items": int(labelled.labels.numel()) if labelled else 0,
                 "note": eval_note,
             }
+        reference = _reference_for(scheme, job, adapter, workload, note)
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
         bench = VariantBench(
@@ -221,6 +229,7 @@ def benchmark_model(
                     bench,
                     baseline_outputs,
                     extra_note=eval_note if tactic.is_baseline else "",
+                    reference=reference if tactic.is_baseline else None,
                 )
             except Exception as exc:  # one tactic failing must not lose the others
                 if tactic.is_baseline:
@@ -233,6 +242,7 @@ def benchmark_model(
                     torch.cuda.empty_cache()
             if tactic.is_baseline:
                 baseline_outputs = outputs
+                reference = None  # only the baseline is measured beside it: free its memory
             results.append(result)
             if protocol.cooldown_s > 0:
                 time.sleep(protocol.cooldown_s)
@@ -267,12 +277,29 @@ class VariantBench:
     labelled: LabelledEval | None = None
 
 
+def _reference_for(
+    scheme: Scheme,
+    job: BenchmarkJob,
+    adapter: TaskAdapter,
+    workload: dict[str, Any],
+    note: Callable[[str], None],
+) -> BuiltReference | None:
+    """The task's reference model under a paired scheme (v2 on), else None (v1, and the
+    energy-score protocol, whose runs are never graded)."""
+    spec = scheme.reference_model(job.task)
+    if spec is None or job.protocol_name == ENERGY_SCORE:
+        return None
+    note("reference model")
+    return build_reference(spec, adapter, workload, job.device)
+
+
 def _measure_variant(
     tactic: Tactic,
     bench: VariantBench,
     baseline_outputs: torch.Tensor | None,
     *,
     extra_note: str = "",
+    reference: BuiltReference | None = None,
 ) -> tuple[RunResult, torch.Tensor]:
     """Build the variant inside a metered window, measure it (paired with the baseline
     unless it is the baseline), and judge its outputs against the baseline's."""
@@ -301,7 +328,19 @@ def _measure_variant(
 
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
-        if tactic.is_baseline:
+        beside_reference: PairedMeasurement | None = None
+        if tactic.is_baseline and reference is not None:  # scheme v2: the grade's pairs
+            beside_reference = measure_beside_reference(
+                variant_call,
+                batch.inferences,
+                reference,
+                meter,
+                protocol=protocol,
+                idle_power_w=idle_power_w,
+                sync=sync,
+            )
+            measurement = beside_reference.variant
+        elif tactic.is_baseline:
             measurement = run_windows(
                 variant_call,
                 meter,
@@ -366,12 +405,16 @@ def _measure_variant(
         paired_energy_ratio=paired.energy_ratio if paired else None,
         paired_latency_ratio=paired.latency_ratio if paired else None,
         paired_cheaper_windows=paired.cheaper_pairs if paired else None,
+        **(reference_run_fields(reference.spec, beside_reference) if beside_reference else {}),
     )
-    windows = (
-        _paired_window_records(run.run_id, paired, meter.method)
-        if paired
-        else _window_records(run.run_id, measurement, meter.method)
-    )
+    if beside_reference is not None:
+        windows = reference_window_records(
+            run.run_id, beside_reference, meter.method, _window_record
+        )
+    elif paired:
+        windows = _paired_window_records(run.run_id, paired, meter.method)
+    else:
+        windows = _window_records(run.run_id, measurement, meter.method)
     del built, candidate
     return RunResult(run, windows), outputs
 
@@ -469,7 +512,13 @@ def _paired_window_records(
 
 
 def _window_record(
-    run_id: str, index: int, w: Window, method: str, paired_baseline: bool = False
+    run_id: str,
+    index: int,
+    w: Window,
+    method: str,
+    paired_baseline: bool = False,
+    *,
+    reference: bool = False,
 ) -> WindowRecord:
     return WindowRecord(
         run_id=run_id,
@@ -487,6 +536,7 @@ def _window_record(
         temperature_c=w.temperature_c,
         sm_clock_mhz=w.sm_clock_mhz,
         paired_baseline=paired_baseline,
+        reference_window=reference,
     )
 
 

@@ -295,16 +295,25 @@ def run_paired_windows(
     idle_power_w: float,
     sync: Callable[[], None] = lambda: None,
     clock: Callable[[], float] = time.perf_counter,
+    baseline_protocol: Protocol | None = None,
 ) -> PairedMeasurement:
-    """Warm up both, then `protocol.windows` pairs in ABBA order (cancels a linear drift)."""
+    """Warm up both, then `protocol.windows` pairs in ABBA order (cancels a linear drift).
+
+    `baseline_protocol` (window length, minimum calls) applies to the baseline role's
+    warm-up and windows; by default the same as the variant's. This is the one pair loop:
+    variants beside the baseline, and (scheme v2) the baseline beside the reference model.
+    """
     if variant_inferences_per_call <= 0 or baseline_inferences_per_call <= 0:
         raise ValueError("inferences_per_call must be positive")
     idle_power_w = max(idle_power_w, 0.0)
     repeat_until(variant_call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
-    repeat_until(baseline_call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
+    baseline_protocol = baseline_protocol or protocol
+    repeat_until(
+        baseline_call, sync, baseline_protocol.warmup_s, baseline_protocol.warmup_iterations, clock
+    )
     calls = {
-        "variant": (variant_call, variant_inferences_per_call),
-        "baseline": (baseline_call, baseline_inferences_per_call),
+        "variant": (variant_call, variant_inferences_per_call, protocol),
+        "baseline": (baseline_call, baseline_inferences_per_call, baseline_protocol),
     }
     windows: dict[str, list[Window]] = {"variant": [], "baseline": []}
     latencies: dict[str, list[float]] = {"variant": [], "baseline": []}
@@ -312,9 +321,9 @@ def run_paired_windows(
     for index in range(protocol.windows):
         pair = ("baseline", "variant") if index % 2 == 0 else ("variant", "baseline")
         for role in pair:
-            call, inferences = calls[role]
+            call, inferences, role_protocol = calls[role]
             window, lat = measure_window(
-                call, meter, inferences, protocol, idle_power_w, sync, clock
+                call, meter, inferences, role_protocol, idle_power_w, sync, clock
             )
             windows[role].append(window)
             latencies[role].extend(lat)

@@ -49,11 +49,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [versions, f"CUDA available: {_cuda_available()}"]
 
 
+@pytest.fixture(scope="session")
+def tiny_schemes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v1 and v2 as shipped, but v2's reference models tiny (see tests/tiny_schemes.py)."""
+    from tests.tiny_schemes import write_tiny_schemes
+
+    return write_tiny_schemes(tmp_path_factory.mktemp("schemes"))
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own labeler home and catalog, and the Hub stays unreachable."""
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_schemes_dir: Path) -> Path:
+    """Every test gets its own labeler home and catalog, the Hub stays unreachable, and
+    scheme v2 measures tiny reference models (tests of the real ones load them by path)."""
     home = tmp_path / "labeler-home"
     home.mkdir()
+    monkeypatch.setenv("LABELER_SCHEMES_DIR", str(tiny_schemes_dir))
     monkeypatch.setenv("LABELER_HOME", str(home))
     monkeypatch.setenv("LABELER_CATALOG", str(home / "catalog.duckdb"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

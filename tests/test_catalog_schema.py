@@ -11,6 +11,12 @@ import pytest
 
 from labels.migrations import migrate
 
+# m003: what scheme v2 adds to labels and to latest_labels, in this order.
+LABEL_V2 = [
+    "eei_low", "eei_high", "borderline", "reference_model", "reference_config_sha256",
+    "measured_grade", "previous_grade", "grade_changed_at", "energy_j_per_token",
+]  # fmt: skip
+
 TABLES = {
     "_migrations": ["name", "applied_at"],
     "models": [
@@ -32,18 +38,25 @@ TABLES = {
         "peak_mem_mb", "idle_power_w", "quality_metric", "quality_value", "quality_json",
         "qualifies", "build_s", "build_energy_wh", "size_mb", "notes", "provenance_json",
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
-        "paired_cheaper_windows", "protocol",
+        "paired_cheaper_windows", "reference_model", "reference_config_sha256",
+        "reference_energy_wh_per_1k", "reference_ratios_json", "protocol",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
         "idle_energy_j", "energy_wh_per_1k", "energy_wh_per_1k_net", "latency_ms_p50",
         "power_w", "energy_method", "temperature_c", "sm_clock_mhz", "paired_baseline",
+        "reference_window",
     ],
     "labels": [
         "model_id", "revision", "task", "hardware", "scheme_version", "grade", "eei",
         "energy_wh_per_1k", "energy_method", "best_variant", "best_grade",
         "best_energy_wh_per_1k", "quality_retained", "quality_metric", "noisy",
-        "recommendations_json", "measured_at", "graded_at", "reason",
+        "recommendations_json", "measured_at", "graded_at", "reason", *LABEL_V2,
+    ],
+    "label_history": [
+        "model_id", "revision", "task", "hardware", "scheme_version", "grade",
+        "measured_grade", "eei", "eei_low", "eei_high", "borderline", "measured_at",
+        "graded_at",
     ],
 }  # fmt: skip
 
@@ -53,6 +66,7 @@ VIEWS = {
         "best_variant", "best_grade", "best_energy_wh_per_1k", "quality_retained",
         "quality_metric", "energy_method", "estimated", "noisy", "eei", "scheme_version",
         "measured_at", "graded_at", "reason", "recommendations_json", "source", "synthetic",
+        *LABEL_V2,
     ],
     "latest_runs": TABLES["runs"],
     "failures": [

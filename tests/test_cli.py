@@ -209,7 +209,7 @@ def test_happy_path(runner, tmp_path, tiny_bert):
 
     grade = runner.invoke(app, ["grade", *cat])
     assert grade.exit_code == 0, grade.output
-    assert "scheme v1" in grade.stdout
+    assert "scheme v2" in grade.stdout  # the default scheme
 
     site_dir = tmp_path / "site"
     site = runner.invoke(app, ["site", "--out", str(site_dir), *cat])

@@ -81,9 +81,11 @@ def test_subprocess_scan_grade_rescan_and_force(tmp_path, built_models):
         ("org/tiny-distilbert", "dynamic-int8", "ok"),
     ]
     # two windows per run, each with real energy from whatever meter this machine has;
-    # a variant's run also keeps the two baseline windows measured between its own
-    assert _count(catalog, "SELECT count(*) FROM measurements") == 12
+    # a variant's run also keeps the two baseline windows measured between its own, and
+    # (scheme v2) a baseline's run the two reference-model windows measured between its own
+    assert _count(catalog, "SELECT count(*) FROM measurements") == 16
     assert _count(catalog, "SELECT count(*) FROM measurements WHERE paired_baseline") == 4
+    assert _count(catalog, "SELECT count(*) FROM measurements WHERE reference_window") == 4
     assert _count(catalog, "SELECT count(*) FROM measurements WHERE energy_j <= 0") == 0
 
     graded = grade_catalog(catalog)

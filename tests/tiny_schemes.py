@@ -1,0 +1,49 @@
+"""The shipped schemes with tiny reference models, for tests that scan but do not study v2.
+
+Measuring BERT-base beside every tiny test model would add minutes to the suite. This
+writes a schemes folder (`LABELER_SCHEMES_DIR`) holding v1 as shipped and v2 as shipped
+except that each reference config is a tiny model of the same architecture, with its hash
+recomputed: the whole v2 path (build, pairs, hash check, grading) runs, only smaller.
+Tests about the real references load `labels/schemes/` explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from labels.scheme import SCHEMES_DIR
+
+TINY_CONFIGS = {
+    "bert-base-encoder.json": {
+        "model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 512,
+        "vocab_size": 1000, "num_labels": 2,
+    },
+    "vit-base-patch16-224.json": {
+        "model_type": "vit", "hidden_size": 32, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 37, "image_size": 32, "patch_size": 8,
+        "num_channels": 3, "num_labels": 10,
+    },
+    "gpt2-decoder.json": {
+        "model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 2, "n_positions": 128,
+        "vocab_size": 1000,
+    },
+}  # fmt: skip
+
+
+def write_tiny_schemes(folder: Path) -> Path:
+    """`folder` with v1.toml and a v2.toml whose reference models are tiny."""
+    (folder / "v2").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SCHEMES_DIR / "v1.toml", folder / "v1.toml")
+    text = (SCHEMES_DIR / "v2.toml").read_text(encoding="utf-8")
+    for name, config in TINY_CONFIGS.items():
+        shipped = hashlib.sha256((SCHEMES_DIR / "v2" / name).read_bytes()).hexdigest()
+        tiny_file = folder / "v2" / name
+        tiny_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        tiny = hashlib.sha256(tiny_file.read_bytes()).hexdigest()
+        text = text.replace(shipped, tiny)
+    (folder / "v2.toml").write_text(text, encoding="utf-8")
+    return folder
