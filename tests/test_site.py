@@ -37,7 +37,7 @@ def _page(site: Path, model_id: str) -> str:
 def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
     summary, site = built
     assert summary.models == 5
-    assert summary.pages == 1 + 5 + 4 + 1  # index, models, tasks, methodology
+    assert summary.pages == 1 + 5 + 4 + 1 + 1  # index, models, tasks, methodology, compare
     assert summary.index_bytes == (site / "index.html").stat().st_size
     for name in [
         "index.html",
@@ -45,6 +45,10 @@ def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
         "static/style.css",
         "static/index.js",
         "static/copy.js",
+        "static/rows.js",
+        "static/compare.js",
+        "compare.html",
+        "data/rows/rows-0000.js",
         "data/latest_labels.parquet",
         "data/latest_labels.csv",
         "tasks/text-classification.html",
@@ -107,16 +111,29 @@ def test_hostile_id_is_inert_everywhere(built: tuple[SiteSummary, Path]) -> None
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34; &#39;single&#39;" in page
 
 
-def test_index_embeds_rows_as_safe_json(built: tuple[SiteSummary, Path]) -> None:
+def _chunk_rows(site: Path) -> list[list]:
+    rows = []
+    for path in sorted((site / "data" / "rows").glob("rows-*.js")):
+        match = re.fullmatch(r"labelRows\((\d+),(.*)\);\n", path.read_text("utf-8"), re.DOTALL)
+        assert match, path
+        rows += json.loads(match.group(2))
+    return rows
+
+
+def test_index_rows_live_in_safe_script_chunks(built: tuple[SiteSummary, Path]) -> None:
     _, site = built
     html = (site / "index.html").read_text(encoding="utf-8")
     match = re.search(
-        r'<script type="application/json" id="labels-data">(.*?)</script>', html, re.DOTALL
+        r'<script type="application/json" id="site-config">(.*?)</script>', html, re.DOTALL
     )
     assert match
-    rows = json.loads(match.group(1))
-    assert {r["id"] for r in rows} >= {MINILM_ID, HOSTILE_ID, VIT_ID, BROKEN_ID}
+    config = json.loads(match.group(1))
+    assert config["labels"] == 6 and len(config["chunks"]) == 1
+    rows = _chunk_rows(site)
+    assert {r[0] for r in rows} >= {MINILM_ID, HOSTILE_ID, VIT_ID, BROKEN_ID}
     assert len(rows) == 6
+    chunk = (site / "data/rows/rows-0000.js").read_text("utf-8")
+    assert "<script>" not in chunk and "\\u003cscript\\u003e" in chunk
     assert json.loads(str(script_json({"x": "</script>&"}))) == {"x": "</script>&"}
 
 
@@ -138,7 +155,7 @@ def test_pages_use_only_relative_links_and_no_external_resources(
         for _attr, target in re.findall(r'(href|src)="([^"]*)"', html):
             assert not target.startswith(("/", "http:", "https:", "//")), (path, target)
             if not target.startswith("#"):
-                resolved = (path.parent / target.split("#")[0]).resolve()
+                resolved = (path.parent / re.split("[#?]", target)[0]).resolve()
                 assert resolved.exists(), (path, target)
 
 
