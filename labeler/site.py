@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,13 +38,21 @@ from labeler.badges import (
     shields_endpoint,
 )
 from labeler.card import QUALITY_WORDS, achievable_text, recommendations, top_recommendation
+from labeler.site_inputs import (
+    ChartRun,
+    ModelDetails,
+    SiteInputs,
+    label_key,
+    read_chart_runs,
+    read_model_details,
+    read_site_inputs,
+)
 from labeler.site_manifest import MANIFEST_FILE, ModelEntry, SiteManifest, content_hash, tree_hash
 from labeler.site_provenance import build_provenance
 from labeler.site_rows import chunk_count, chunk_name, chunk_of, encode_row
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import (
     Catalog,
-    HardwareRecord,
     ModelRecord,
     RunRecord,
     Scheme,
@@ -64,6 +72,7 @@ _MODELS_PER_BATCH = 250
 # The code whose output lands in pages: a change to it invalidates every page.
 _RENDER_CODE = (
     "site.py",
+    "site_inputs.py",
     "site_rows.py",
     "site_provenance.py",
     "badges.py",
@@ -152,7 +161,13 @@ def script_json(data: Any) -> Markup:
     return Markup(text)
 
 
-def _environment() -> jinja2.Environment:
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def _environment(sources_hash: str = "") -> jinja2.Environment:
+    """The Jinja environment, compiled once per version of the templates in a process."""
+    if sources_hash and sources_hash in _ENVIRONMENTS:
+        return _ENVIRONMENTS[sources_hash]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(SITE_SOURCE / "templates")),
         autoescape=True,
@@ -177,6 +192,9 @@ def _environment() -> jinja2.Environment:
         grade_css=_grade_css(),
         label_bars=_label_bars(),
     )
+    if sources_hash:
+        _ENVIRONMENTS.clear()
+        _ENVIRONMENTS[sources_hash] = env
     return env
 
 
@@ -230,7 +248,7 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def scatter_chart(runs: list[RunRecord]) -> dict[str, Any] | None:
+def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None:
     """Geometry of an energy (log x) versus quality (y) scatter of one task on one profile."""
     data = [
         (r.energy_wh_per_1k, 1.0 if r.variant == "baseline" else r.quality_value, r)
@@ -333,50 +351,6 @@ def grade_bars(labels: list[dict[str, Any]]) -> dict[str, Any]:
 # -- data ---------------------------------------------------------------------------------
 
 
-def read_label_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """The one place the site reads labels: the `latest_labels` rows as plain dicts."""
-    return [dict(row) for row in catalog.latest_labels()]
-
-
-@dataclass(frozen=True)
-class SiteInputs:
-    """Everything the site shows, read from the catalog once up front."""
-
-    labels: list[dict[str, Any]]  # best class first
-    runs_by_label: dict[tuple[str, str, str, str], list[RunRecord]]
-    models: dict[tuple[str, str], ModelRecord]
-    hardware: dict[str, HardwareRecord | None]
-
-    def runs(self, label: dict[str, Any]) -> list[RunRecord]:
-        return self.runs_by_label.get(_label_key(label), [])
-
-
-def read_site_inputs(catalog: Catalog) -> SiteInputs:
-    labels = sorted(read_label_rows(catalog), key=_sort_key)
-    runs_by_label: dict[tuple[str, str, str, str], list[RunRecord]] = defaultdict(list)
-    for run in catalog.latest_runs():
-        runs_by_label[(run.model_id, run.revision, run.task, run.hardware_profile)].append(run)
-    models = {(m.model_id, m.revision): m for m in catalog.models()}
-    fingerprints = {runs[0].hardware_fingerprint for runs in runs_by_label.values() if runs}
-    hardware = {fp: catalog.hardware(fp) for fp in sorted(fingerprints)}
-    return SiteInputs(labels, dict(runs_by_label), models, hardware)
-
-
-def _label_key(label: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (label["model_id"], label["revision"], label["task"], label["hardware"])
-
-
-def _sort_key(label: dict[str, Any]) -> tuple[int, float, str]:
-    grade = label.get("grade")
-    rank = GRADES.index(grade) if grade in GRADES else len(GRADES)
-    energy = label.get("energy_wh_per_1k")
-    return (rank, energy if energy is not None else math.inf, label["model_id"])
-
-
-def _baseline(runs: list[RunRecord]) -> RunRecord | None:
-    return next((r for r in runs if r.variant == "baseline" and r.status == "ok"), None)
-
-
 def _tags(model: ModelRecord | None) -> list[str]:
     if model is None:
         return []
@@ -387,6 +361,9 @@ def _tags(model: ModelRecord | None) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
+_MADE_DIRS: set[Path] = set()
+
+
 class _FileWriter:
     """Writes files on a few threads: with 10,000 models the build is mostly file creation,
     which waits on the filesystem rather than the CPU, so overlapping the waits pays."""
@@ -394,7 +371,7 @@ class _FileWriter:
     def __init__(self, threads: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="site-write")
         self._pending: list[Future[None]] = []
-        self._made_dirs: set[Path] = set()
+        self._made_dirs = _MADE_DIRS  # shared by the writers of a process: mkdir is slow
 
     def write(self, path: Path, text: str) -> int:
         if path.parent not in self._made_dirs:
@@ -424,6 +401,7 @@ def _clear(out_dir: Path) -> None:
     if (out_dir / _MARKER_FILE).exists():
         for name in _OWNED_DIRS:
             shutil.rmtree(out_dir / name, ignore_errors=True)
+        _MADE_DIRS.clear()
         (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
     (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
 
@@ -436,7 +414,9 @@ def _model_files(model_id: str, hardware: Iterable[str]) -> list[str]:
     return files
 
 
-def _shared_hash(scheme: Scheme, site_url: str | None, tasks: list[str]) -> str:
+def _shared_hash(
+    scheme: Scheme, site_url: str | None, tasks: list[str], hardware_digest: str
+) -> str:
     """Hash of what every page depends on besides its own rows: the site's sources and the
     code that renders them, the scheme, the site URL and the task list in the header."""
     code = Path(__file__).resolve().parent
@@ -446,6 +426,7 @@ def _shared_hash(scheme: Scheme, site_url: str | None, tasks: list[str]) -> str:
         repr(scheme),
         site_url or "",
         "\n".join(tasks),
+        hardware_digest,
     )
 
 
@@ -457,6 +438,7 @@ class _RenderState:
     """What the model-page renderer needs; set before the worker processes fork."""
 
     inputs: SiteInputs
+    details: ModelDetails
     by_model: dict[str, list[dict[str, Any]]]
     out_dir: Path
     site_url: str | None
@@ -492,7 +474,7 @@ def build_site(
     for label in labels:
         by_model[label["model_id"]].append(label)
     tasks = sorted({label["task"] for label in labels})
-    shared = _shared_hash(scheme, site_url, tasks)
+    shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest)
 
     previous = None if full else SiteManifest.load(out_dir)
     if previous is None or previous.shared_hash != shared:
@@ -502,18 +484,12 @@ def build_site(
         (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
     manifest = SiteManifest(shared_hash=shared)
 
-    # Which models changed: a hash of each one's rows, runs, record and hardware.
+    # Which models changed: a hash of each one's label rows, runs and model records.
     todo: list[str] = []
     for model_id, model_labels in by_model.items():
-        runs = [run for label in model_labels for run in inputs.runs(label)]
-        first = model_labels[0]
         hardware = sorted({label["hardware"] for label in model_labels})
         input_hash = content_hash(
-            shared,
-            repr(model_labels),
-            repr(runs),
-            repr(inputs.models.get((model_id, first["revision"]))),
-            repr([inputs.hardware.get(r.hardware_fingerprint) for r in runs[:1]]),
+            shared, repr(model_labels), inputs.model_digests.get(model_id, "")
         )
         manifest.models[model_id] = ModelEntry(input_hash, hardware)
         old = previous.models.get(model_id) if previous else None
@@ -523,8 +499,9 @@ def build_site(
             or not (out_dir / "models" / f"{model_slug(model_id)}.html").is_file()
         ):
             todo.append(model_id)
-        if old is not None:
-            _remove(out_dir, set(_model_files(model_id, old.hardware)) - set(_model_files(model_id, hardware)))
+        if old is not None and old.hardware != hardware:
+            gone = set(_model_files(model_id, old.hardware)) - set(_model_files(model_id, hardware))
+            _remove(out_dir, gone)
     if previous is not None:
         for model_id, old in previous.models.items():
             if model_id not in by_model:
@@ -538,10 +515,11 @@ def build_site(
                         os.unlink(entry.path)
 
     shutil.copytree(SITE_SOURCE / "static", out_dir / "static", dirs_exist_ok=True)
-    env = _environment()
+    env = _environment(shared)
     common = {"site_url": site_url, "scheme": scheme, "built_on": None, "tasks": tasks}
     global _STATE
-    _STATE = _RenderState(inputs, dict(by_model), out_dir, site_url, common, env)
+    details = read_model_details(catalog, None if len(todo) == len(by_model) else todo)
+    _STATE = _RenderState(inputs, details, dict(by_model), out_dir, site_url, common, env)
     try:
         _render_models(todo, workers, progress)
     finally:
@@ -550,7 +528,9 @@ def build_site(
     writer = _FileWriter()
     shared_files = _SharedFiles(out_dir, writer, previous, manifest)
     try:
-        index_bytes = _build_shared(inputs, by_model, tasks, scheme, common, env, shared_files, catalog)
+        index_bytes = _build_shared(
+            inputs, by_model, tasks, scheme, common, env, shared_files, catalog
+        )
     finally:
         writer.close()
     if previous is not None:
@@ -614,12 +594,13 @@ def _render_batch(model_ids: list[str]) -> int:
 
 
 def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_id: str) -> None:
-    inputs, out_dir, site_url = state.inputs, state.out_dir, state.site_url
+    inputs, details = state.inputs, state.details
+    out_dir, site_url = state.out_dir, state.site_url
     model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb["hardware"], lb["task"]))
     sections = []
     badged: set[str] = set()
     for label in model_labels:
-        runs = inputs.runs(label)
+        runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
         recs = [{**_RECOMMENDATION_DEFAULTS, **r} for r in recommendations(label)]
         sections.append(
@@ -645,7 +626,7 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
             badged.add(label["hardware"])
             _write_badge(write, out_dir, model_id, label, label["hardware"])
     _write_badge(write, out_dir, model_id, model_labels[0], None)
-    model = inputs.models.get((model_id, model_labels[0]["revision"]))
+    model = details.models.get((model_id, model_labels[0]["revision"]))
     html_text = state.env.get_template("model.html.j2").render(
         **state.common,
         root="../",
@@ -714,7 +695,7 @@ def _build_shared(
     chunks = chunk_count(len(by_model))
     grouped: list[list[list[Any]]] = [[] for _ in range(chunks)]
     for label in labels:
-        row = encode_row(label, _baseline(inputs.runs(label)), task_index, hardware_index)
+        row = encode_row(label, inputs.baselines.get(label_key(label)), task_index, hardware_index)
         grouped[chunk_of(label["model_id"], chunks)].append(row)
     versions = []
     for k, rows in enumerate(grouped):
@@ -762,10 +743,11 @@ def _build_shared(
         )
         if files.unchanged(rel, input_hash):
             continue
+        chart_runs = read_chart_runs(catalog, task)
         profiles = []
         for hardware in sorted({label["hardware"] for label in task_labels}):
             profile_labels = [label for label in task_labels if label["hardware"] == hardware]
-            profile_runs = [run for label in profile_labels for run in inputs.runs(label)]
+            profile_runs = chart_runs.get(hardware, [])
             profiles.append(
                 {
                     "hardware": hardware,
@@ -774,7 +756,8 @@ def _build_shared(
                     "scatter": scatter_chart(profile_runs),
                     "bars": grade_bars(profile_labels),
                     "reference": scheme.reference(task, hardware),
-                    "index_href": "../index.html?" + urlencode({"task": task, "hardware": hardware}),
+                    "index_href": "../index.html?"
+                    + urlencode({"task": task, "hardware": hardware}),
                 }
             )
         html_text = task_template.render(
