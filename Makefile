@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install browser axe demo test lint format bench clean
+.PHONY: install browser axe demo test lint format bench clean gpu-wheels
 
 install: $(STAMP)
 
@@ -61,6 +61,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tactics.py
 	$(BIN)/python benchmarks/site_scale.py
 	$(BIN)/python benchmarks/scan_scale.py
+
+# Wheels that the GPU machine's image (Python 3.12, no network) lacks, into the ignored .whl/
+# folder that travels with the device tool's `carry`: docs/methodology.md, "The GPU suite".
+GPU_WHEELS := duckdb==2.0.0 apscheduler==3.11.3 tzlocal==5.4.5 torchao==0.18.0 zeus==0.16.0
+GPU_PLATFORMS := manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 \
+	manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64
+
+gpu-wheels:
+	@mkdir -p .whl
+	$(PYTHON) -m pip download --quiet --disable-pip-version-check --no-deps \
+		--only-binary=:all: --python-version 3.12 --implementation cp \
+		$(addprefix --platform ,$(GPU_PLATFORMS)) -d .whl $(GPU_WHEELS)
+	@ls -1 .whl && du -ch .whl/*.whl | tail -n 1
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -89,7 +89,7 @@ def measure_variant(
             inferences_per_call=batch.inferences,
             protocol=protocol,
             idle_power_w=idle_power_w,
-            sync=torch.cuda.synchronize,
+            sync=torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None),
         )
     windows = []
     for w, (counter, power) in zip(measurement.windows, meter.pairs, strict=True):
@@ -166,9 +166,12 @@ def measure_model(
             device=args.device,
             task=task,
             model_type=str(getattr(model.config, "model_type", "unknown")),
-            compute_capability=torch.cuda.get_device_capability(torch.device(args.device)),
+            compute_capability=torch.cuda.get_device_capability(torch.device(args.device))
+            if args.device.startswith("cuda")
+            else None,
         )
-        for name in ("fp32", "fp16"):
+        # fp16 is a GPU tactic: a CPU run (the suite's dry run) measures fp32 alone.
+        for name in ("fp32", "fp16") if args.device.startswith("cuda") else ("fp32",):
             try:
                 if name == "fp32":
                     variant, variant_batch = model, batch
@@ -226,16 +229,19 @@ def _range(values: list[float]) -> str:
     return f"{min(values):.0f}-{max(values):.0f}" if values else "-"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("build/bench/gpu-measurement.json"))
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--window-s", type=float, default=5.0)
     parser.add_argument("--windows", type=int, default=10)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--no-minilm", action="store_true", help="config-built models only (MiniLM not carried)"
+    )
+    args = parser.parse_args(argv)
 
     report: dict[str, Any] = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python", "benchmarks/gpu_measurement.py", *(argv or sys.argv[1:])]),
         "models": [],
         "errors": [],
     }
@@ -262,7 +268,7 @@ def _run(args: argparse.Namespace, report: dict[str, Any], tmp: Path) -> None:
     from scanner.discovery.demo import build_synthetic_model, minilm_path
     from scanner.hardware import detect_hardware, software_versions
 
-    if not torch.cuda.is_available():
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("torch sees no CUDA device")
     scheme = load_scheme("v1")
     report["hardware"] = asdict(detect_hardware(args.device))
@@ -270,9 +276,10 @@ def _run(args: argparse.Namespace, report: dict[str, Any], tmp: Path) -> None:
     report["scheme"] = scheme.version
     models: list[tuple[str, str, Path]] = []
     try:
-        models.append(
-            ("sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", minilm_path())
-        )
+        if not args.no_minilm:
+            models.append(
+                ("sentence-transformers/all-MiniLM-L6-v2", "feature-extraction", minilm_path())
+            )
     except Exception as exc:
         report["errors"].append(f"MiniLM: {type(exc).__name__}: {exc}")
     for model_id, task in TINY_MODELS.items():

@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
     with tempfile.TemporaryDirectory(prefix="site-scale-") as tmp:
         figures.update(measure(args.models, Path(tmp)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")  # kept if the large run stops
+    print(json.dumps(figures), flush=True)
     if args.large:
         with tempfile.TemporaryDirectory(prefix="site-scale-large-") as tmp:
             figures["large"] = measure(args.large, Path(tmp))

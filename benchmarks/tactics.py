@@ -10,7 +10,8 @@ the research (dynamic int8 strongest on CPU; local masked pruning without gain).
   .venv/bin/python benchmarks/tactics.py --device cuda --out benchmarks/results/tactics_gpu.json
 
 On CUDA it also measures tiny models built from configs (a BERT text classifier and a ViT),
-which exercise the classifier tactics and the image path.
+which exercise the classifier tactics and the image path; `--models tiny` measures those
+alone (the GPU suite does: MiniLM is not carried to the GPU machine).
 """
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=None, help="measured windows per variant")
     parser.add_argument("--window-s", type=float, default=None, help="minimum seconds a window")
     parser.add_argument("--tactic", action="append", help="only these tactics (repeatable)")
-    parser.add_argument("--no-tiny", action="store_true", help="on CUDA, skip the tiny models")
+    parser.add_argument(
+        "--models",
+        choices=("default", "minilm", "tiny", "all"),
+        default="default",
+        help="MiniLM, the config-built tiny models, or both (default: MiniLM, plus the tiny "
+        "models on CUDA); `tiny` needs no MiniLM, as on a GPU machine it is not carried to",
+    )
+    parser.add_argument("--no-tiny", action="store_true", help="same as --models minilm")
     args = parser.parse_args(argv)
 
     import torch
@@ -64,9 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     tactics = args.tactic or [t for t in all_tactics() if t != "baseline"]
     scheme = load_scheme("v1")
     hardware = detect_hardware(args.device)
-    models: list[tuple[str, str, Path]] = [(MINILM_ID, "feature-extraction", minilm_path())]
+    choice = "minilm" if args.no_tiny else args.models
+    if choice == "default":
+        choice = "all" if args.device.startswith("cuda") else "minilm"
+    models: list[tuple[str, str, Path]] = []
+    if choice in ("minilm", "all"):
+        models.append((MINILM_ID, "feature-extraction", minilm_path()))
     with tempfile.TemporaryDirectory(prefix="tactics-bench-") as tmp:
-        if args.device.startswith("cuda") and not args.no_tiny:
+        if choice in ("tiny", "all"):
             for model_id, task in TINY_MODELS.items():
                 models.append(
                     (model_id, task, build_synthetic_model(model_id, Path(tmp) / model_id))

@@ -146,12 +146,21 @@ def scan(
         ),
     ] = None,
     scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
+    protocol_name: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="scheme (graded labels, the default) or energy-score (the AI Energy Score's "
+            "protocol: batch 1, 1,000 queries, fp32, 10 new tokens; shown apart, not graded).",
+        ),
+    ] = "scheme",
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
     from scanner.scan import ScanOptions
 
     _check_scan_options(scheme, task, executor, tactic, device)
+    _check_protocol(protocol_name, tactic)
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
     eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
@@ -190,6 +199,7 @@ def scan(
         scheme_version=scheme,
         max_params=max_params,
         eval_data=eval_data_path,
+        protocol_name=protocol_name,
     )
     summary = run_scan(refs, open_catalog(catalog, create=True), options)
     if not summary.ok:
@@ -214,9 +224,23 @@ def _check_scan_options(
     _check_tactics(tactics, device)
 
 
+def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
+    from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
+
+    if protocol_name not in PROTOCOLS:
+        raise UsageError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
+    if protocol_name == ENERGY_SCORE and tactics:
+        raise UsageError("--protocol energy-score measures the baseline alone: drop --tactic")
+
+
 def _check_tactics(tactics: list[str] | None, device: str) -> None:
     if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
         raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: torch sees no CUDA device on this machine")
     if not tactics:
         return
     from scanner.tactics import all_tactics

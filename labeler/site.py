@@ -781,6 +781,20 @@ def _build_shared(
         ),
     )
 
+    # Runs under the AI Energy Score's protocol: apart from the labels, never graded.
+    scores = catalog.query(
+        "SELECT * FROM energy_scores ORDER BY task, hardware, energy_wh_per_1k_queries"
+    )
+    files.write(
+        "energy-score.html",
+        env.get_template("energy_score.html.j2").render(
+            **page_common,
+            root="",
+            page_title="AI Energy Score protocol \u2013 energy labels",
+            rows=[dict(zip(scores.columns, row, strict=True)) for row in scores.rows],
+        ),
+    )
+
     labels_hash = content_hash(*(f"{k}={v.input_hash}" for k, v in files.manifest.models.items()))
     for rel, export in [
         ("data/latest_labels.parquet", export_parquet),

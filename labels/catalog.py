@@ -212,7 +212,11 @@ class Catalog:
             return QueryResult(columns, cursor.fetchall())
 
     def measured_revisions(
-        self, hardware_profile: str, harness_version: str, scheme_version: str
+        self,
+        hardware_profile: str,
+        harness_version: str,
+        scheme_version: str,
+        protocol: str = "scheme",
     ) -> set[tuple[str, str]]:
         """Every (model_id, revision) with a run under these versions, in one query.
 
@@ -223,9 +227,9 @@ class Catalog:
         with self.connect() as con:
             rows = con.execute(
                 "SELECT DISTINCT model_id, revision FROM runs WHERE hardware_profile = ? "
-                "AND harness_version = ? AND scheme_version = ? "
+                "AND harness_version = ? AND scheme_version = ? AND protocol = ? "
                 "AND NOT (status = 'failed' AND starts_with(coalesce(reason, ''), 'hub error'))",
-                [hardware_profile, harness_version, scheme_version],
+                [hardware_profile, harness_version, scheme_version, protocol],
             ).fetchall()
         return {(model_id, revision) for model_id, revision in rows}
 
@@ -258,10 +262,18 @@ class Catalog:
         revision: str | None = None,
         task: str | None = None,
         hardware_profile: str | None = None,
+        protocol: str = "scheme",
     ) -> list[RunRecord]:
-        """The newest run per (model, revision, task, hardware, variant), filtered."""
+        """The newest run per (model, revision, task, hardware, variant), filtered.
+
+        Only runs of one `protocol`: the scheme's by default, the ones grading reads.
+        """
         where, params = _filters(
-            model_id=model_id, revision=revision, task=task, hardware_profile=hardware_profile
+            model_id=model_id,
+            revision=revision,
+            task=task,
+            hardware_profile=hardware_profile,
+            protocol=protocol,
         )
         with self.connect() as con:
             return _records(

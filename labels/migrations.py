@@ -219,6 +219,39 @@ def m002_paired_windows(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs measured under another protocol (the AI Energy Score's) sit apart from labels."""
+    con.execute("ALTER TABLE runs ADD COLUMN protocol VARCHAR NOT NULL DEFAULT 'scheme'")
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
+                         r.protocol
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW energy_scores AS
+        SELECT r.model_id, r.revision, r.task, r.hardware_profile AS hardware,
+               r.energy_wh_per_1k AS energy_wh_per_1k_queries, r.energy_method,
+               r.energy_method = 'estimate' AS estimated, r.windows, r.energy_cv,
+               r.latency_ms_p50, r.dtype, r.device, r.finished_at AS measured_at, r.run_id
+        FROM runs r
+        WHERE r.protocol = 'energy-score' AND r.status = 'ok'
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.task, r.hardware_profile
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

@@ -100,6 +100,8 @@ class RunRecord:
     paired_energy_ratio: float | None = None  # median over pairs of variant / baseline
     paired_latency_ratio: float | None = None  # the same for the windows' median latency
     paired_cheaper_windows: int | None = None  # pairs in which the variant used less
+    # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
+    protocol: str = "scheme"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ import torch
 
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.scheme import Scheme
+from scanner.energy_score import (
+    ENERGY_SCORE,
+    SCHEME,
+    describe_energy_score,
+    energy_score_protocol,
+    energy_score_workload,
+    wants_fp32,
+)
 from scanner.harness import (
     HARNESS_VERSION,
     J_PER_WH,
@@ -59,6 +67,7 @@ class BenchmarkJob:
     allow_pickle: bool = False
     meter: str | None = None  # force an energy method
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
+    protocol_name: str = SCHEME  # or ENERGY_SCORE: the AI Energy Score's protocol
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ def benchmark_model(
         adapter = adapter_for(job.task)
         workload = scheme.workload(job.task)
         gate = scheme.quality_gate(job.task)
+        if job.protocol_name == ENERGY_SCORE:
+            workload = energy_score_workload(workload)
     except (UnsupportedTask, Exception) as exc:  # scheme errors name the task too
         return ModelBenchmark([RunResult(base_record("baseline", "skipped", reason=str(exc)))])
 
@@ -110,6 +121,8 @@ def benchmark_model(
     try:
         note("loading")
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
+        if job.protocol_name == ENERGY_SCORE and wants_fp32(job.task):
+            model = model.float()
     except ModelLoadError as exc:
         status = "skipped" if str(exc).startswith(SECURITY_REASONS) else "failed"
         return ModelBenchmark([RunResult(base_record("baseline", status, reason=str(exc)))])
@@ -124,7 +137,10 @@ def benchmark_model(
                 [RunResult(base_record("baseline", "failed", reason=f"no energy meter: {exc}"))],
                 params,
             )
-    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **job.protocol})
+    overrides = (
+        energy_score_protocol(job.protocol) if job.protocol_name == ENERGY_SCORE else job.protocol
+    )
+    protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **overrides})
     sync = _sync_for(job.device)
     ctx = TacticContext(
         device=job.device,
@@ -140,6 +156,8 @@ def benchmark_model(
         "workload": workload,
         "hardware": asdict(hardware),
     }
+    if job.protocol_name == ENERGY_SCORE:
+        provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
     if hasattr(meter, "other_processes"):
         provenance["other_gpu_processes"] = [asdict(p) for p in meter.other_processes()]
 
@@ -158,7 +176,8 @@ def benchmark_model(
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
         baseline_outputs: torch.Tensor | None = None
-        for name in ["baseline", *[t for t in job.tactics if t != "baseline"]]:
+        tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
+        for name in ["baseline", *[t for t in tactics if t != "baseline"]]:
             tactic = get_tactic(name)
             try:
                 applicability = tactic.applies_to(model, ctx)
@@ -400,6 +419,7 @@ def _record_factory(
             device=job.device,
             harness_version=HARNESS_VERSION,
             scheme_version=job.scheme_version,
+            protocol=job.protocol_name,
             started_at=values.pop("started_at", started),
             finished_at=now_utc(),
             **versions,

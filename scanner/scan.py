@@ -43,6 +43,7 @@ class ScanOptions:
     meter: str | None = None
     scheme_version: str = DEFAULT_SCHEME_VERSION
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
+    protocol_name: str = "scheme"  # or "energy-score" (scanner.energy_score)
 
 
 @dataclass
@@ -85,7 +86,9 @@ def scan(
     measured = (
         set()
         if options.force
-        else catalog.measured_revisions(hardware.profile, HARNESS_VERSION, options.scheme_version)
+        else catalog.measured_revisions(
+            hardware.profile, HARNESS_VERSION, options.scheme_version, options.protocol_name
+        )
     )
 
     def pending_jobs() -> Iterable[BenchmarkJob]:
@@ -121,6 +124,7 @@ def scan(
                 allow_pickle=options.allow_pickle,
                 meter=options.meter,
                 eval_data=options.eval_data,
+                protocol_name=options.protocol_name,
             )
             refs_by_job[_job_key(job)] = ref
             event("start", ref, "benchmarking")
@@ -246,6 +250,7 @@ def _record_skipped(
         scheme_version=options.scheme_version,
         started_at=now,
         finished_at=now,
+        protocol=options.protocol_name,
     )
     catalog.record_model_results(model_record(ref), hardware, [RunResult(run)])
     if status == "failed":

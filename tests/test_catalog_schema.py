@@ -32,7 +32,7 @@ TABLES = {
         "peak_mem_mb", "idle_power_w", "quality_metric", "quality_value", "quality_json",
         "qualifies", "build_s", "build_energy_wh", "size_mb", "notes", "provenance_json",
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
-        "paired_cheaper_windows",
+        "paired_cheaper_windows", "protocol",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
@@ -58,6 +58,11 @@ VIEWS = {
     "failures": [
         "model_id", "revision", "task", "hardware_profile", "variant", "status", "reason",
         "finished_at",
+    ],
+    "energy_scores": [
+        "model_id", "revision", "task", "hardware", "energy_wh_per_1k_queries",
+        "energy_method", "estimated", "windows", "energy_cv", "latency_ms_p50", "dtype",
+        "device", "measured_at", "run_id",
     ],
 }  # fmt: skip
 

@@ -38,7 +38,8 @@ def _page(site: Path, model_id: str) -> str:
 def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
     summary, site = built
     assert summary.models == 5
-    assert summary.pages == 1 + 5 + 4 + 1 + 1  # index, models, tasks, methodology, compare
+    # index, models, tasks, methodology, compare, energy score
+    assert summary.pages == 1 + 5 + 4 + 1 + 1 + 1
     assert summary.index_bytes == (site / "index.html").stat().st_size
     for name in [
         "index.html",
