@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install browser demo test lint format bench mutants clean gpu-wheels
+.PHONY: install browser axe demo test lint format bench mutants clean gpu-wheels
 
 install: $(STAMP)
 
@@ -30,10 +30,22 @@ browser:
 		fi; \
 	fi
 
+# axe-core from npm, pinned, for the accessibility checks the browser tests run.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE):
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@$(AXE_VERSION); \
+	else \
+		echo "npm is missing: the accessibility checks will be skipped"; \
+	fi
+
 demo: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/labeler demo --screenshots
 
-test: $(STAMP) browser
+test: $(STAMP) browser axe
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)

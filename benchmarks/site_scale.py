@@ -1,23 +1,30 @@
 """Measure how long the site takes to build for a large synthetic catalog.
 
 Fills a DuckDB catalog with N synthetic models (default 10,000: three variants each, one
-label each) using set-based INSERT ... SELECT from range(), builds the site, and writes
-build/bench/site.json with the figures. Run: `.venv/bin/python benchmarks/site_scale.py`.
+label each) using set-based INSERT ... SELECT from range(), builds the site in full, builds
+it again with nothing changed, changes one model and builds incrementally; then the same for
+a larger catalog (default 100,000). Wall and user+system CPU seconds (workers included),
+index bytes and bytes per model go to build/bench/site.json (the larger run under "large").
+Run: `.venv/bin/python benchmarks/site_scale.py [--models N] [--large M]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labeler.site import build_site  # noqa: E402
+from labeler.site import SiteSummary, build_site  # noqa: E402
 from labels import Catalog, HardwareRecord  # noqa: E402
 
 TASKS = [
@@ -129,31 +136,84 @@ def fill_synthetic_catalog(path: Path, models: int) -> Catalog:
     return catalog
 
 
-def main(argv: list[str] | None = None) -> dict[str, float | int]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=Path("build/bench/site.json"))
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="site-scale-") as tmp:
-        fill_started = time.perf_counter()
-        catalog = fill_synthetic_catalog(Path(tmp) / "catalog.duckdb", args.models)
-        fill_s = time.perf_counter() - fill_started
-        summary = build_site(catalog, Path(tmp) / "site")
-        files = sum(1 for p in summary.out_dir.rglob("*") if p.is_file())
-        site_bytes = sum(p.stat().st_size for p in summary.out_dir.rglob("*") if p.is_file())
-    figures: dict[str, float | int] = {
-        "models": summary.models,
-        "pages": summary.pages,
-        "build_s": round(summary.build_s, 2),
-        "index_bytes": summary.index_bytes,
-        "files": files,
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process and its finished children (the workers)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(build: Callable[[], SiteSummary]) -> tuple[SiteSummary, float, float]:
+    cpu, wall = _cpu_s(), time.perf_counter()
+    summary = build()
+    return summary, time.perf_counter() - wall, _cpu_s() - cpu
+
+
+def change_one_model(catalog: Catalog, model_id: str) -> None:
+    """What a nightly rescan of one model does to the catalog: new energy, new label."""
+    with catalog.transaction() as con:
+        con.execute(
+            "UPDATE runs SET energy_wh_per_1k = energy_wh_per_1k * 1.5 WHERE model_id = ?",
+            [model_id],
+        )
+        con.execute(
+            "UPDATE labels SET energy_wh_per_1k = energy_wh_per_1k * 1.5, "
+            "graded_at = graded_at + INTERVAL 1 DAY WHERE model_id = ?",
+            [model_id],
+        )
+
+
+def measure(models: int, tmp: Path) -> dict[str, float | int]:
+    """Fill a catalog of `models`, build the site in full, change one model and build again."""
+    fill_started = time.perf_counter()
+    catalog = fill_synthetic_catalog(tmp / "catalog.duckdb", models)
+    fill_s = time.perf_counter() - fill_started
+    out = tmp / "site"
+    full, full_s, full_cpu = _timed(lambda: build_site(catalog, out, full=True))
+    files = [p for p in out.rglob("*") if p.is_file()]
+    site_bytes = sum(p.stat().st_size for p in files)
+    _, noop_s, noop_cpu = _timed(lambda: build_site(catalog, out))
+    change_one_model(catalog, "synthetic-org-1/model-00001")
+    inc, inc_s, inc_cpu = _timed(lambda: build_site(catalog, out))
+    assert inc.rendered_models == 1, inc
+    return {
+        "models": full.models,
+        "pages": full.pages,
+        "build_s": round(full_s, 2),
+        "build_cpu_s": round(full_cpu, 2),
+        "incremental_s": round(inc_s, 2),
+        "incremental_cpu_s": round(inc_cpu, 2),
+        "unchanged_rebuild_s": round(noop_s, 2),
+        "unchanged_rebuild_cpu_s": round(noop_cpu, 2),
+        "index_bytes": full.index_bytes,
+        "files": len(files),
         "site_bytes": site_bytes,
+        "bytes_per_model": round(site_bytes / max(1, full.models)),
         "catalog_fill_s": round(fill_s, 2),
     }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000, help="second, larger run; 0 skips it")
+    parser.add_argument("--out", type=Path, default=Path("build/bench/site.json"))
+    args = parser.parse_args(argv)
+    figures: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
+    with tempfile.TemporaryDirectory(prefix="site-scale-") as tmp:
+        figures.update(measure(args.models, Path(tmp)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")  # kept if the large run stops
+    print(json.dumps(figures), flush=True)
+    if args.large:
+        with tempfile.TemporaryDirectory(prefix="site-scale-large-") as tmp:
+            figures["large"] = measure(args.large, Path(tmp))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     for name, value in figures.items():
-        print(f"{name:>15}: {value}")
+        print(f"{name:>24}: {value}")
     return figures
 
 

@@ -396,24 +396,72 @@ def grade(scheme: SchemeOpt = DEFAULT_SCHEME_VERSION, catalog: CatalogOpt = None
     )
 
 
+def build_site_with_progress(
+    catalog: Catalog,
+    out_dir: Path,
+    *,
+    scheme: str = DEFAULT_SCHEME_VERSION,
+    site_url: str | None = None,
+    full: bool = False,
+) -> Any:
+    """Build the site (incrementally unless `full`) with a progress bar over model pages."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from labeler.site import build_site
+
+    progress = Progress(
+        TextColumn("[bold]site pages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        bar = progress.add_task("site", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        return build_site(
+            catalog,
+            out_dir,
+            scheme=load_scheme(scheme),
+            site_url=site_url,
+            full=full,
+            progress=on_progress,
+        )
+
+
+def _site_line(summary: Any) -> str:
+    how = "full build" if summary.full else "incremental"
+    return (
+        f"site: {summary.models} models, {summary.rendered_models} rendered ({how}, "
+        f"{summary.build_s:.1f} s) → {summary.out_dir / 'index.html'}"
+    )
+
+
 @app.command()
 @expected_errors
 def site(
     out_dir: SiteOutOpt = DEFAULT_SITE,
     site_url: SiteUrlOpt = None,
     scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Render every page, ignoring what the last build in --out left "
+            "(by default only pages whose inputs changed are rendered).",
+        ),
+    ] = False,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Render the label website, badges and data downloads."""
-    from labeler.site import build_site  # jinja2: only the commands that render load it
-
-    summary = build_site(
-        open_catalog(catalog, read_only=True),
-        out_dir,
-        scheme=load_scheme(scheme),
-        site_url=site_url,
+    """Render the label website, badges and data downloads (only what changed)."""
+    summary = build_site_with_progress(
+        open_catalog(catalog, read_only=True), out_dir, scheme=scheme, site_url=site_url, full=full
     )
-    out.print(f"site: {summary.models} models → {summary.out_dir / 'index.html'}", markup=False)
+    out.print(_site_line(summary), markup=False)
 
 
 @app.command()
@@ -624,6 +672,7 @@ def schedule(
         from labeler.site import build_site  # jinja2, as in `site`
         from scanner.scan import ScanOptions  # torch: only when a cycle runs
 
+        # The nightly cycle builds incrementally: only models that changed are rendered.
         cat = Catalog(catalog_path)
         refs = _discover(
             source, task, top, "downloads", None, None, Path("build/models"), False, None
@@ -636,7 +685,8 @@ def schedule(
         kept = f"; snapshot {snapshot}" if snapshot else ""
         return (
             f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
-            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models{kept}"
+            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
+            f"{built.rendered_models} rendered{kept}"
         )
 
     finished = run_schedule(
@@ -662,7 +712,6 @@ def demo(
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, and build the site."""
     from labeler.screenshots import take_screenshots
-    from labeler.site import build_site  # jinja2, as in `site`
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
     cat = open_catalog(catalog, create=True)
@@ -676,8 +725,8 @@ def demo(
     )
     graded = grade_catalog(cat)
     out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
-    built = build_site(cat, out_dir)
-    out.print(f"site: {built.models} models → {built.out_dir / 'index.html'}", markup=False)
+    built = build_site_with_progress(cat, out_dir)
+    out.print(_site_line(built), markup=False)
     if screenshots:
         for path in take_screenshots(out_dir, Path("build/screenshots")):
             out.print(f"screenshot: {path}", markup=False)

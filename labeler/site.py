@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
+import os
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from markupsafe import Markup
@@ -36,10 +39,21 @@ from labeler.badges import (
 )
 from labeler.card import QUALITY_WORDS, achievable_text, recommendations, top_recommendation
 from labeler.figures import format_change, format_energy, format_percent
+from labeler.site_inputs import (
+    ChartRun,
+    ModelDetails,
+    SiteInputs,
+    label_key,
+    read_chart_runs,
+    read_model_details,
+    read_site_inputs,
+)
+from labeler.site_manifest import MANIFEST_FILE, ModelEntry, SiteManifest, content_hash, tree_hash
+from labeler.site_provenance import build_provenance
+from labeler.site_rows import chunk_count, chunk_name, chunk_of, encode_row
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import (
     Catalog,
-    HardwareRecord,
     ModelRecord,
     RunRecord,
     Scheme,
@@ -51,6 +65,21 @@ from labels.scheme import GRADES
 
 SITE_SOURCE = Path(__file__).resolve().parent.parent / "site"
 ROWS_PER_PAGE = 100
+# A task page lists the best this many labels per hardware profile; the index has them all.
+TASK_TABLE_ROWS = 500
+# Below this many models to render, forking worker processes costs more than it saves.
+_PARALLEL_FROM_MODELS = 400
+_MODELS_PER_BATCH = 250
+# The code whose output lands in pages: a change to it invalidates every page.
+_RENDER_CODE = (
+    "site.py",
+    "site_inputs.py",
+    "site_rows.py",
+    "site_provenance.py",
+    "badges.py",
+    "card.py",
+    "slugs.py",
+)
 # A chart with more points than this shows an even sample; its Pareto front uses them all.
 MAX_CHART_POINTS = 2000
 _MARKER_FILE = ".labeler-site"
@@ -80,9 +109,11 @@ _OWNED_DIRS = ("models", "tasks", "badges", "data", "static")
 class SiteSummary:
     out_dir: Path
     models: int
-    pages: int
+    pages: int  # HTML pages on the site
     index_bytes: int
     build_s: float
+    rendered_models: int  # model pages rendered by this build (all of them when `full`)
+    full: bool  # True when nothing of an earlier build could be reused
 
 
 # -- formatting --------------------------------------------------------------------------
@@ -106,7 +137,13 @@ def script_json(data: Any) -> Markup:
     return Markup(text)
 
 
-def _environment() -> jinja2.Environment:
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def _environment(sources_hash: str = "") -> jinja2.Environment:
+    """The Jinja environment, compiled once per version of the templates in a process."""
+    if sources_hash and sources_hash in _ENVIRONMENTS:
+        return _ENVIRONMENTS[sources_hash]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(SITE_SOURCE / "templates")),
         autoescape=True,
@@ -131,6 +168,9 @@ def _environment() -> jinja2.Environment:
         grade_css=_grade_css(),
         label_bars=_label_bars(),
     )
+    if sources_hash:
+        _ENVIRONMENTS.clear()
+        _ENVIRONMENTS[sources_hash] = env
     return env
 
 
@@ -184,7 +224,7 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def scatter_chart(runs: list[RunRecord]) -> dict[str, Any] | None:
+def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None:
     """Geometry of an energy (log x) versus quality (y) scatter of one task on one profile."""
     data = [
         (r.energy_wh_per_1k, 1.0 if r.variant == "baseline" else r.quality_value, r)
@@ -287,72 +327,6 @@ def grade_bars(labels: list[dict[str, Any]]) -> dict[str, Any]:
 # -- data ---------------------------------------------------------------------------------
 
 
-def _label_key(label: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (label["model_id"], label["revision"], label["task"], label["hardware"])
-
-
-def _sort_key(label: dict[str, Any]) -> tuple[int, float, str]:
-    grade = label.get("grade")
-    rank = GRADES.index(grade) if grade in GRADES else len(GRADES)
-    energy = label.get("energy_wh_per_1k")
-    return (rank, energy if energy is not None else math.inf, label["model_id"])
-
-
-def _index_row(label: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": label["model_id"],
-        "u": f"models/{model_slug(label['model_id'])}.html",
-        "t": label["task"],
-        "h": label["hardware"],
-        "g": label["grade"] or "",
-        "b": label["best_grade"] or "",
-        "e": label["energy_wh_per_1k"],
-        "q": label["quality_retained"],
-        "est": bool(label.get("estimated")),
-        "n": bool(label.get("noisy")),
-    }
-
-
-def _provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> list[tuple[str, str]]:
-    baseline = next((r for r in runs if r.variant == "baseline"), runs[0] if runs else None)
-    items: list[tuple[str, str]] = []
-    if hardware is not None:
-        items.append(("Device", hardware.device_name))
-        items.append(("CPU", f"{hardware.cpu_model} ({hardware.cpu_cores} cores)"))
-        items.append(("Memory", f"{hardware.memory_gb:g} GB"))
-        if hardware.gpu_driver:
-            items.append(("GPU driver", hardware.gpu_driver))
-        if hardware.gpu_power_limit_w:
-            items.append(("GPU power limit", f"{hardware.gpu_power_limit_w:g} W"))
-    if baseline is None:
-        return items
-    for name, value in [
-        ("Revision", baseline.revision),
-        ("Energy method", baseline.energy_method),
-        ("dtype", baseline.dtype),
-        ("Batch size", baseline.batch_size),
-        ("Input shape", baseline.input_shape),
-        ("Measured windows", baseline.windows or None),
-        ("Harness version", baseline.harness_version),
-        ("torch", baseline.torch_version),
-        ("transformers", baseline.transformers_version),
-        ("CUDA", baseline.cuda_version),
-        ("Hardware fingerprint", baseline.hardware_fingerprint),
-    ]:
-        if value not in (None, ""):
-            items.append((name, str(value)))
-    try:
-        extra = json.loads(baseline.provenance_json or "{}")
-    except ValueError:
-        extra = {}
-    if isinstance(extra, dict):
-        for key, value in sorted(extra.items()):
-            if isinstance(value, dict | list):
-                value = json.dumps(value, sort_keys=True)
-            items.append((str(key), str(value)))
-    return items
-
-
 def _tags(model: ModelRecord | None) -> list[str]:
     if model is None:
         return []
@@ -363,14 +337,17 @@ def _tags(model: ModelRecord | None) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
+_MADE_DIRS: set[Path] = set()
+
+
 class _FileWriter:
     """Writes files on a few threads: with 10,000 models the build is mostly file creation,
     which waits on the filesystem rather than the CPU, so overlapping the waits pays."""
 
-    def __init__(self, threads: int = 8) -> None:
+    def __init__(self, threads: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="site-write")
         self._pending: list[Future[None]] = []
-        self._made_dirs: set[Path] = set()
+        self._made_dirs = _MADE_DIRS  # shared by the writers of a process: mkdir is slow
 
     def write(self, path: Path, text: str) -> int:
         if path.parent not in self._made_dirs:
@@ -394,16 +371,58 @@ class _FileWriter:
             self._pool.shutdown(wait=True)
 
 
-def _prepare(out_dir: Path) -> None:
+def _clear(out_dir: Path) -> None:
     """Clear what an earlier build of ours left, never a directory we did not make."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if (out_dir / _MARKER_FILE).exists():
         for name in _OWNED_DIRS:
             shutil.rmtree(out_dir / name, ignore_errors=True)
+        _MADE_DIRS.clear()
+        (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
     (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
 
 
+def _model_files(model_id: str, hardware: Iterable[str]) -> list[str]:
+    """Every file a model owns, relative to the site root."""
+    files = [f"models/{model_slug(model_id)}.html"]
+    for stem in [badge_stem(model_id)] + [badge_stem(model_id, h) for h in hardware]:
+        files += [f"badges/{stem}{suffix}" for suffix in (".svg", ".json", ".recommendations.json")]
+    return files
+
+
+def _shared_hash(
+    scheme: Scheme, site_url: str | None, tasks: list[str], hardware_digest: str
+) -> str:
+    """Hash of what every page depends on besides its own rows: the site's sources and the
+    code that renders them, the scheme, the site URL and the task list in the header."""
+    code = Path(__file__).resolve().parent
+    return content_hash(
+        tree_hash(SITE_SOURCE),
+        tree_hash(*(code / name for name in _RENDER_CODE)),
+        repr(scheme),
+        site_url or "",
+        "\n".join(tasks),
+        hardware_digest,
+    )
+
+
 # -- build --------------------------------------------------------------------------------
+
+
+@dataclass
+class _RenderState:
+    """What the model-page renderer needs; set before the worker processes fork."""
+
+    inputs: SiteInputs
+    details: ModelDetails
+    by_model: dict[str, list[dict[str, Any]]]
+    out_dir: Path
+    site_url: str | None
+    common: dict[str, Any]
+    env: jinja2.Environment
+
+
+_STATE: _RenderState | None = None
 
 
 def build_site(
@@ -411,142 +430,310 @@ def build_site(
     out_dir: Path,
     scheme: Scheme | None = None,
     site_url: str | None = None,
+    *,
+    full: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SiteSummary:
-    """Render the whole site into `out_dir` and return what was written."""
+    """Render the site into `out_dir`, re-rendering only what changed since the last build.
+
+    `full` ignores the last build's manifest and renders everything. `workers` is the
+    number of processes rendering model pages (default: one per usable core); `progress`
+    is called with (models rendered, models to render) as the build goes.
+    """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     scheme = scheme or load_scheme()
-    _prepare(out_dir)
-    shutil.copytree(SITE_SOURCE / "static", out_dir / "static", dirs_exist_ok=True)
-    env = _environment()
-    writer = _FileWriter()
-    try:
-        models, pages, index_bytes = _build(catalog, out_dir, scheme, site_url, env, writer)
-    finally:
-        writer.close()
-    return SiteSummary(
-        out_dir=out_dir,
-        models=models,
-        pages=pages,
-        index_bytes=index_bytes,
-        build_s=time.perf_counter() - started,
-    )
-
-
-def _build(
-    catalog: Catalog,
-    out_dir: Path,
-    scheme: Scheme,
-    site_url: str | None,
-    env: jinja2.Environment,
-    writer: _FileWriter,
-) -> tuple[int, int, int]:
-    """Render every page; return (models, pages, index bytes)."""
-    _write = writer.write
-    built_on = format_date(datetime.now())
-
-    labels = sorted(catalog.latest_labels(), key=_sort_key)
-    runs_by_label: dict[tuple[str, str, str, str], list[RunRecord]] = defaultdict(list)
-    for run in catalog.latest_runs():
-        runs_by_label[(run.model_id, run.revision, run.task, run.hardware_profile)].append(run)
-    models = {(m.model_id, m.revision): m for m in catalog.models()}
-    hardware_cache: dict[str, HardwareRecord | None] = {}
-
-    def hardware_for(fingerprint: str) -> HardwareRecord | None:
-        if fingerprint not in hardware_cache:
-            hardware_cache[fingerprint] = catalog.hardware(fingerprint)
-        return hardware_cache[fingerprint]
-
+    inputs = read_site_inputs(catalog)
+    labels = inputs.labels
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for label in labels:
         by_model[label["model_id"]].append(label)
     tasks = sorted({label["task"] for label in labels})
-    hardware_profiles = sorted({label["hardware"] for label in labels})
-    common = {"site_url": site_url, "scheme": scheme, "built_on": built_on, "tasks": tasks}
-    pages = 0
+    shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest)
 
-    # Index.
-    rows = [_index_row(label) for label in labels]
+    previous = None if full else SiteManifest.load(out_dir)
+    if previous is None or previous.shared_hash != shared:
+        previous = None
+        _clear(out_dir)
+    else:
+        (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
+    manifest = SiteManifest(shared_hash=shared)
+
+    # Which models changed: a hash of each one's label rows, runs and model records.
+    todo: list[str] = []
+    for model_id, model_labels in by_model.items():
+        hardware = sorted({label["hardware"] for label in model_labels})
+        input_hash = content_hash(
+            shared, repr(model_labels), inputs.model_digests.get(model_id, "")
+        )
+        manifest.models[model_id] = ModelEntry(input_hash, hardware)
+        old = previous.models.get(model_id) if previous else None
+        if (
+            old is None
+            or old.input_hash != input_hash
+            or not (out_dir / "models" / f"{model_slug(model_id)}.html").is_file()
+        ):
+            todo.append(model_id)
+        if old is not None and old.hardware != hardware:
+            gone = set(_model_files(model_id, old.hardware)) - set(_model_files(model_id, hardware))
+            _remove(out_dir, gone)
+    if previous is not None:
+        for model_id, old in previous.models.items():
+            if model_id not in by_model:
+                _remove(out_dir, _model_files(model_id, old.hardware))
+        # A page the manifest does not know (a crashed build, a hand-made file) goes too.
+        pages = {f"{model_slug(m)}.html" for m in by_model}
+        if (out_dir / "models").is_dir():
+            with os.scandir(out_dir / "models") as entries:
+                for entry in entries:
+                    if entry.name not in pages and entry.name.endswith(".html"):
+                        os.unlink(entry.path)
+
+    shutil.copytree(SITE_SOURCE / "static", out_dir / "static", dirs_exist_ok=True)
+    env = _environment(shared)
+    common = {"site_url": site_url, "scheme": scheme, "built_on": None, "tasks": tasks}
+    global _STATE
+    details = read_model_details(catalog, None if len(todo) == len(by_model) else todo)
+    _STATE = _RenderState(inputs, details, dict(by_model), out_dir, site_url, common, env)
+    try:
+        _render_models(todo, workers, progress)
+    finally:
+        _STATE = None
+
+    writer = _FileWriter()
+    shared_files = _SharedFiles(out_dir, writer, previous, manifest)
+    try:
+        index_bytes = _build_shared(
+            inputs, by_model, tasks, scheme, common, env, shared_files, catalog
+        )
+    finally:
+        writer.close()
+    if previous is not None:
+        _remove(out_dir, set(previous.files) - set(manifest.files))
+    manifest.save(out_dir)
+    return SiteSummary(
+        out_dir=out_dir,
+        models=len(by_model),
+        pages=len(by_model) + shared_files.pages,
+        index_bytes=index_bytes,
+        build_s=time.perf_counter() - started,
+        rendered_models=len(todo),
+        full=previous is None,
+    )
+
+
+def _remove(out_dir: Path, relative_paths: Iterable[str]) -> None:
+    for rel in relative_paths:
+        (out_dir / rel).unlink(missing_ok=True)
+
+
+def _render_models(
+    todo: list[str], workers: int | None, progress: Callable[[int, int], None] | None
+) -> None:
+    """Render the model pages and badges of `todo`, on worker processes when there are many.
+
+    Rendering is CPU-bound Python, so threads would not help; forked workers inherit the
+    catalog rows already read and write their files themselves.
+    """
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    if not total:
+        return
+    workers = workers or len(os.sched_getaffinity(0))
+    batches = [todo[i : i + _MODELS_PER_BATCH] for i in range(0, total, _MODELS_PER_BATCH)]
+    done = 0
+    if workers <= 1 or total < _PARALLEL_FROM_MODELS or "fork" not in mp.get_all_start_methods():
+        for batch in batches:
+            done += _render_batch(batch)
+            if progress:
+                progress(done, total)
+        return
+    with mp.get_context("fork").Pool(min(workers, len(batches))) as pool:
+        for count in pool.imap_unordered(_render_batch, batches):
+            done += count
+            if progress:
+                progress(done, total)
+
+
+def _render_batch(model_ids: list[str]) -> int:
+    state = _STATE
+    assert state is not None, "build_site sets the render state first"
+    writer = _FileWriter()
+    try:
+        for model_id in model_ids:
+            _render_model(state, writer.write, model_id)
+    finally:
+        writer.close()
+    return len(model_ids)
+
+
+def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_id: str) -> None:
+    inputs, details = state.inputs, state.details
+    out_dir, site_url = state.out_dir, state.site_url
+    model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb["hardware"], lb["task"]))
+    sections = []
+    badged: set[str] = set()
+    for label in model_labels:
+        runs = details.runs(label)
+        fingerprint = runs[0].hardware_fingerprint if runs else None
+        recs = [{**_RECOMMENDATION_DEFAULTS, **r} for r in recommendations(label)]
+        sections.append(
+            {
+                "label": label,
+                "runs": runs,
+                "achievable": achievable_text(label),
+                "applicable": [r for r in recs if r.get("applies", True)],
+                "not_applicable": [r for r in recs if not r.get("applies", True)],
+                "mentions_pruning": any("prun" in str(r.get("tactic", "")).lower() for r in recs)
+                or any("prun" in r.tactic.lower() for r in runs),
+                "provenance": build_provenance(
+                    runs, inputs.hardware.get(fingerprint) if fingerprint else None
+                ),
+                "snippets": badge_snippets(model_id, site_url, label["hardware"]),
+                "badge_src": f"../badges/{badge_stem(model_id, label['hardware'])}.svg",
+                "anchor": safe_segment(f"{label['task']}--{label['hardware']}"),
+                "compare_href": "../compare.html?"
+                + urlencode({"m": model_id, "task": label["task"], "hw": label["hardware"]}),
+            }
+        )
+        if label["hardware"] not in badged:
+            badged.add(label["hardware"])
+            _write_badge(write, out_dir, model_id, label, label["hardware"])
+    _write_badge(write, out_dir, model_id, model_labels[0], None)
+    model = details.models.get((model_id, model_labels[0]["revision"]))
+    html_text = state.env.get_template("model.html.j2").render(
+        **state.common,
+        root="../",
+        page_title=f"{model_id} \u2013 energy label",
+        model_id=model_id,
+        model=model,
+        tags=_tags(model),
+        sections=sections,
+        snippets=badge_snippets(model_id, site_url),
+        badge_src=f"../badges/{badge_stem(model_id)}.svg",
+    )
+    write(out_dir / "models" / f"{model_slug(model_id)}.html", html_text)
+
+
+class _SharedFiles:
+    """Writes the pages every build touches (index, chunks, task pages, exports), skipping
+    a file whose content, or the inputs it is made from, hash as in the last build."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        writer: _FileWriter,
+        previous: SiteManifest | None,
+        manifest: SiteManifest,
+    ) -> None:
+        self.out_dir, self.writer, self.manifest = out_dir, writer, manifest
+        self.previous = previous.files if previous else {}
+        self.pages = 0
+
+    def write(self, rel: str, text: str) -> int:
+        digest = content_hash(text)
+        self.manifest.files[rel] = digest
+        if rel.endswith(".html"):
+            self.pages += 1
+        if self.previous.get(rel) == digest and (self.out_dir / rel).is_file():
+            return len(text.encode("utf-8"))
+        return self.writer.write(self.out_dir / rel, text)
+
+    def unchanged(self, rel: str, input_hash: str) -> bool:
+        """Record that `rel` is made from `input_hash`; True when the last build made it from
+        the same inputs and it is still there, so it need not be made again."""
+        self.manifest.files[rel] = input_hash
+        if rel.endswith(".html"):
+            self.pages += 1
+        return self.previous.get(rel) == input_hash and (self.out_dir / rel).is_file()
+
+
+def _build_shared(
+    inputs: SiteInputs,
+    by_model: dict[str, list[dict[str, Any]]],
+    tasks: list[str],
+    scheme: Scheme,
+    common: dict[str, Any],
+    env: jinja2.Environment,
+    files: _SharedFiles,
+    catalog: Catalog,
+) -> int:
+    """Index, row chunks, compare, task pages, methodology and exports; return index bytes."""
+    labels = inputs.labels
+    built_on = format_date(datetime.now())
+    hardware_profiles = sorted({label["hardware"] for label in labels})
+    task_index = {t: i for i, t in enumerate(tasks)}
+    hardware_index = {h: i for i, h in enumerate(hardware_profiles)}
+
+    # Row chunks, by a hash of the model id; rows inside a chunk keep the index's order.
+    chunks = chunk_count(len(by_model))
+    grouped: list[list[list[Any]]] = [[] for _ in range(chunks)]
+    for label in labels:
+        row = encode_row(label, inputs.baselines.get(label_key(label)), task_index, hardware_index)
+        grouped[chunk_of(label["model_id"], chunks)].append(row)
+    versions = []
+    for k, rows in enumerate(grouped):
+        text = f"labelRows({k},{script_json(rows)});\n"
+        files.write(chunk_name(k), text)
+        versions.append(content_hash(text)[:8])
+    config = {
+        "chunks": versions,
+        "tasks": tasks,
+        "hardware": hardware_profiles,
+        "labels": len(labels),
+        "pageSize": ROWS_PER_PAGE,
+    }
+    page_common = {**common, "built_on": built_on, "site_config": config}
+
     index_html = env.get_template("index.html.j2").render(
-        **common,
+        **page_common,
         root="",
         page_title="Energy labels for Hugging Face models",
-        rows=rows,
+        label_count=len(labels),
         first_rows=labels[:ROWS_PER_PAGE],
         rows_per_page=ROWS_PER_PAGE,
         model_count=len(by_model),
         hardware_profiles=hardware_profiles,
         model_slug=model_slug,
     )
-    index_bytes = _write(out_dir / "index.html", index_html)
-    pages += 1
+    index_bytes = files.write("index.html", index_html)
 
-    # Model pages and badges.
-    model_template = env.get_template("model.html.j2")
-    for model_id, model_labels in by_model.items():
-        model_labels = sorted(model_labels, key=lambda lb: (lb["hardware"], lb["task"]))
-        sections = []
-        badged: set[str] = set()
-        for label in model_labels:
-            runs = runs_by_label.get(_label_key(label), [])
-            fingerprint = runs[0].hardware_fingerprint if runs else None
-            recs = [{**_RECOMMENDATION_DEFAULTS, **r} for r in recommendations(label)]
-            sections.append(
-                {
-                    "label": label,
-                    "runs": runs,
-                    "achievable": achievable_text(label),
-                    "applicable": [r for r in recs if r.get("applies", True)],
-                    "not_applicable": [r for r in recs if not r.get("applies", True)],
-                    "mentions_pruning": any(
-                        "prun" in str(r.get("tactic", "")).lower() for r in recs
-                    )
-                    or any("prun" in r.tactic.lower() for r in runs),
-                    "provenance": _provenance(runs, hardware_for(fingerprint))
-                    if fingerprint
-                    else [],
-                    "snippets": badge_snippets(model_id, site_url, label["hardware"]),
-                    "badge_src": f"../badges/{badge_stem(model_id, label['hardware'])}.svg",
-                    "anchor": safe_segment(f"{label['task']}--{label['hardware']}"),
-                }
-            )
-            if label["hardware"] not in badged:
-                badged.add(label["hardware"])
-                _write_badge(_write, out_dir, model_id, label, label["hardware"])
-        _write_badge(_write, out_dir, model_id, model_labels[0], None)
-        first = model_labels[0]
-        model = models.get((model_id, first["revision"]))
-        html_text = model_template.render(
-            **common,
-            root="../",
-            page_title=f"{model_id} \u2013 energy label",
-            model_id=model_id,
-            model=model,
-            tags=_tags(model),
-            sections=sections,
-            snippets=badge_snippets(model_id, site_url),
-            badge_src=f"../badges/{badge_stem(model_id)}.svg",
-        )
-        _write(out_dir / "models" / f"{model_slug(model_id)}.html", html_text)
-        pages += 1
+    files.write(
+        "compare.html",
+        env.get_template("compare.html.j2").render(
+            **page_common, root="", page_title="Compare models \u2013 energy labels"
+        ),
+    )
 
-    # Task pages.
+    # Task pages: made again only when a model of the task changed.
     task_template = env.get_template("task.html.j2")
     for task in tasks:
         task_labels = [label for label in labels if label["task"] == task]
+        rel = f"tasks/{task_page_name(task)}"
+        task_models = sorted({label["model_id"] for label in task_labels})
+        input_hash = content_hash(
+            files.manifest.shared_hash,
+            *(files.manifest.models[m].input_hash for m in task_models),
+        )
+        if files.unchanged(rel, input_hash):
+            continue
+        chart_runs = read_chart_runs(catalog, task)
         profiles = []
         for hardware in sorted({label["hardware"] for label in task_labels}):
             profile_labels = [label for label in task_labels if label["hardware"] == hardware]
-            profile_runs = [
-                run for label in profile_labels for run in runs_by_label.get(_label_key(label), [])
-            ]
+            profile_runs = chart_runs.get(hardware, [])
             profiles.append(
                 {
                     "hardware": hardware,
-                    "labels": profile_labels,
+                    "labels": profile_labels[:TASK_TABLE_ROWS],
+                    "label_count": len(profile_labels),
                     "scatter": scatter_chart(profile_runs),
                     "bars": grade_bars(profile_labels),
                     "reference": scheme.reference(task, hardware),
+                    "index_href": "../index.html?"
+                    + urlencode({"task": task, "hardware": hardware}),
                 }
             )
         html_text = task_template.render(
@@ -557,37 +744,41 @@ def _build(
             profiles=profiles,
             model_slug=model_slug,
         )
-        _write(out_dir / "tasks" / f"{safe_segment(task)}.html", html_text)
-        pages += 1
+        files.writer.write(files.out_dir / rel, html_text)
 
-    # Methodology.
-    html_text = env.get_template("methodology.html.j2").render(
-        **common,
-        root="",
-        page_title="Methodology \u2013 energy labels",
-        thresholds=_threshold_rows(scheme),
-        references=sorted(scheme.references.values(), key=lambda r: (r.task, r.hardware)),
+    files.write(
+        "methodology.html",
+        env.get_template("methodology.html.j2").render(
+            **page_common,
+            root="",
+            page_title="Methodology \u2013 energy labels",
+            thresholds=_threshold_rows(scheme),
+            references=sorted(scheme.references.values(), key=lambda r: (r.task, r.hardware)),
+        ),
     )
-    _write(out_dir / "methodology.html", html_text)
-    pages += 1
 
     # Runs under the AI Energy Score's protocol: apart from the labels, never graded.
     scores = catalog.query(
         "SELECT * FROM energy_scores ORDER BY task, hardware, energy_wh_per_1k_queries"
     )
-    html_text = env.get_template("energy_score.html.j2").render(
-        **common,
-        root="",
-        page_title="AI Energy Score protocol \u2013 energy labels",
-        rows=[dict(zip(scores.columns, row, strict=True)) for row in scores.rows],
+    files.write(
+        "energy-score.html",
+        env.get_template("energy_score.html.j2").render(
+            **page_common,
+            root="",
+            page_title="AI Energy Score protocol \u2013 energy labels",
+            rows=[dict(zip(scores.columns, row, strict=True)) for row in scores.rows],
+        ),
     )
-    _write(out_dir / "energy-score.html", html_text)
-    pages += 1
 
-    export_parquet(catalog, out_dir / "data" / "latest_labels.parquet")
-    export_csv(catalog, out_dir / "data" / "latest_labels.csv")
-
-    return len(by_model), pages, index_bytes
+    labels_hash = content_hash(*(f"{k}={v.input_hash}" for k, v in files.manifest.models.items()))
+    for rel, export in [
+        ("data/latest_labels.parquet", export_parquet),
+        ("data/latest_labels.csv", export_csv),
+    ]:
+        if not files.unchanged(rel, labels_hash):
+            export(catalog, files.out_dir / rel)
+    return index_bytes
 
 
 def task_page_name(task: str) -> str:

@@ -7,6 +7,7 @@ output directory, and two different ids never share a file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -35,6 +36,7 @@ def model_segments(model_id: str) -> list[str]:
     return [safe_segment(part) for part in parts]
 
 
+@functools.lru_cache(maxsize=200_000)  # a site build asks for each id's slug several times
 def model_slug(model_id: str) -> str:
     """A flat file stem for a model page: `org/name` becomes `org--name`.
 

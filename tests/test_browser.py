@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -11,7 +13,7 @@ from benchmarks.site_scale import fill_synthetic_catalog
 from labeler.screenshots import CHROMIUM_ARGS, chromium_path, take_screenshots
 from labeler.site import build_site
 from labeler.slugs import model_slug
-from tests.site_catalog import HOSTILE_ID, MINILM_ID, fill_catalog
+from tests.site_catalog import DISTILBERT_ID, HOSTILE_ID, MINILM_ID, VIT_ID, fill_catalog
 
 pytestmark = [
     pytest.mark.browser,
@@ -161,6 +163,138 @@ def test_pagination_with_many_models(tmp_path: Path, watched: Watched) -> None:
 
 def test_take_screenshots(site: Path, tmp_path: Path) -> None:
     shots = take_screenshots(site, tmp_path / "shots")
-    assert [p.name for p in shots] == ["index.png", "model.png", "index_phone.png"]
+    assert [p.name for p in shots] == [
+        "index.png",
+        "model.png",
+        "index_phone.png",
+        "compare.png",
+        "compare_phone.png",
+    ]
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+AXE_JS = Path(__file__).resolve().parent.parent / ".venv/npm/node_modules/axe-core/axe.min.js"
+
+
+def _compare_url(site: Path, *ids: str, **extra: str) -> str:
+    query = urlencode([("m", i) for i in ids] + list(extra.items()))
+    return (site / "compare.html").as_uri() + "?" + query
+
+
+def test_compare_page_puts_models_side_by_side(site: Path, watched: Watched) -> None:
+    watched.page.goto(_compare_url(site, DISTILBERT_ID, HOSTILE_ID))
+    watched.page.wait_for_selector("#compare-result:not([hidden])")
+    heads = watched.page.locator("#compare-head th a.model-link").all_inner_texts()
+    assert sorted(heads) == sorted([DISTILBERT_ID, HOSTILE_ID])
+    rows = watched.page.locator("#compare-body th").all_inner_texts()
+    assert rows[:3] == ["Grade", "Achievable", "Energy (Wh / 1k inferences)"]
+    assert {"Latency p50 (ms per batch)", "Size (MB)", "Quality retained"} <= set(rows)
+    ratios = watched.page.locator("#compare-ratios").inner_text()
+    assert "uses the least energy of these models" in ratios
+    assert re.search(r"uses (\d+(\.\d)?× the energy of|about the same energy as)", ratios)
+    assert "text-classification on cpu-x86-64" in watched.page.locator("#compare-h").inner_text()
+    assert watched.dialogs == [] and watched.errors == []
+
+
+def test_compare_state_is_in_the_url_and_from_index_ticks(site: Path, watched: Watched) -> None:
+    watched.page.goto((site / "index.html").as_uri())
+    watched.page.select_option("#filter-task", "text-classification")
+    boxes = watched.page.locator("#labels-body input[type=checkbox]")
+    assert boxes.count() == 2
+    boxes.nth(0).focus()
+    watched.page.keyboard.press("Space")
+    boxes.nth(1).check()
+    assert "2 ticked" in watched.page.locator("#compare-status").inner_text()
+    watched.page.focus("#compare-go")
+    watched.page.keyboard.press("Enter")
+    watched.page.wait_for_url("**/compare.html?*")
+    watched.page.wait_for_selector("#compare-result:not([hidden])")
+    assert watched.page.locator("#compare-head th a.model-link").count() == 2
+    shared = watched.page.url
+    # The same address opened afresh shows the same comparison: the state is the URL.
+    again = watched.context.new_page()
+    again.goto(shared)
+    again.wait_for_selector("#compare-result:not([hidden])")
+    assert again.locator("#compare-head th a.model-link").count() == 2
+    assert watched.errors == []
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (("no-such/model", "other/missing"), "No label for"),
+        ((MINILM_ID, VIT_ID), "no task and hardware in common"),
+        ((HOSTILE_ID,), "Add 1 to 3 more models"),
+    ],
+)
+def test_compare_explains_unknown_and_mixed_models(
+    site: Path, watched: Watched, ids: tuple[str, ...], expected: str
+) -> None:
+    watched.page.goto(_compare_url(site, *ids))
+    message = watched.page.locator("#compare-message")
+    message.filter(has_text=expected).wait_for()
+    assert watched.errors == [] and watched.dialogs == []
+    assert watched.page.locator("script:not([src]):not([type='application/json'])").count() == 0
+
+
+def _no_horizontal_overflow(page: object, selector: str) -> list[tuple[int, int]]:
+    return page.eval_on_selector_all(
+        selector,
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => [e.scrollWidth, e.clientWidth])",
+    )
+
+
+def test_model_page_layout_at_1280_and_on_a_phone(site: Path, browser: object) -> None:
+    url = (site / "models" / f"{model_slug(MINILM_ID)}.html").as_uri()
+    desk = Watched(browser, viewport={"width": 1280, "height": 900})
+    phone = Watched(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        desk.page.goto(url)
+        assert desk.page.locator("table.variants").count() == 2
+        assert _no_horizontal_overflow(desk.page, ".table-wrap:has(table.variants)") == []
+        assert desk.page.locator("table.variants th", has_text="Quality").first.is_visible()
+        phone.page.goto(url)
+        assert _no_horizontal_overflow(phone.page, ".table-wrap:has(table.variants)") == []
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+        # The label graphic and the grade come first on a phone.
+        label_box = phone.page.locator("svg.eu-label").first.bounding_box()
+        grade_box = phone.page.locator(".verdict .grade").first.bounding_box()
+        tags_box = phone.page.locator(".model-meta").bounding_box()
+        assert label_box["y"] < 844 and grade_box["y"] + grade_box["height"] < 844
+        assert label_box["y"] < tags_box["y"]
+        # Provenance: labelled groups, raw JSON behind a disclosure.
+        groups = desk.page.locator(".provenance-group h4").all_inner_texts()
+        assert groups[:4] == ["Device", "Meter", "Protocol", "Software"]
+        raw = desk.page.locator("details.raw-provenance").first
+        assert not raw.locator("pre").is_visible()
+        raw.locator("summary").click()
+        assert '"python": "3.11.9"' in raw.locator("pre").inner_text()
+        assert desk.errors == [] and phone.errors == []
+    finally:
+        desk.context.close()
+        phone.context.close()
+
+
+@pytest.mark.skipif(not AXE_JS.is_file(), reason="axe-core not installed (make axe)")
+def test_accessibility_has_no_serious_violations(site: Path, watched: Watched) -> None:
+    pages = [
+        (site / "index.html").as_uri(),
+        (site / "models" / f"{model_slug(MINILM_ID)}.html").as_uri(),
+        (site / "tasks" / "feature-extraction.html").as_uri(),
+        _compare_url(site, DISTILBERT_ID, HOSTILE_ID),
+    ]
+    for url in pages:
+        watched.page.goto(url)
+        if "compare.html" in url:
+            watched.page.wait_for_selector("#compare-result:not([hidden])")
+        watched.page.add_script_tag(path=str(AXE_JS))
+        violations = watched.page.evaluate(
+            "async () => (await axe.run(document, {preload: false})).violations"
+            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+        )
+        assert violations == [], (url, violations)
+    assert watched.errors == []

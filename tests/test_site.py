@@ -13,6 +13,7 @@ from labeler.site import SiteSummary, build_site, pareto_front, script_json
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from tests.site_catalog import (
     BROKEN_ID,
+    DISTILBERT_ID,
     HOSTILE_ID,
     MINILM_ID,
     VIT_ID,
@@ -37,7 +38,8 @@ def _page(site: Path, model_id: str) -> str:
 def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
     summary, site = built
     assert summary.models == 5
-    assert summary.pages == 1 + 5 + 4 + 1 + 1  # index, models, tasks, methodology, energy score
+    # index, models, tasks, methodology, compare, energy score
+    assert summary.pages == 1 + 5 + 4 + 1 + 1 + 1
     assert summary.index_bytes == (site / "index.html").stat().st_size
     for name in [
         "index.html",
@@ -45,6 +47,10 @@ def test_summary_and_files(built: tuple[SiteSummary, Path]) -> None:
         "static/style.css",
         "static/index.js",
         "static/copy.js",
+        "static/rows.js",
+        "static/compare.js",
+        "compare.html",
+        "data/rows/rows-0000.js",
         "data/latest_labels.parquet",
         "data/latest_labels.csv",
         "tasks/text-classification.html",
@@ -107,16 +113,29 @@ def test_hostile_id_is_inert_everywhere(built: tuple[SiteSummary, Path]) -> None
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34; &#39;single&#39;" in page
 
 
-def test_index_embeds_rows_as_safe_json(built: tuple[SiteSummary, Path]) -> None:
+def _chunk_rows(site: Path) -> list[list]:
+    rows = []
+    for path in sorted((site / "data" / "rows").glob("rows-*.js")):
+        match = re.fullmatch(r"labelRows\((\d+),(.*)\);\n", path.read_text("utf-8"), re.DOTALL)
+        assert match, path
+        rows += json.loads(match.group(2))
+    return rows
+
+
+def test_index_rows_live_in_safe_script_chunks(built: tuple[SiteSummary, Path]) -> None:
     _, site = built
     html = (site / "index.html").read_text(encoding="utf-8")
     match = re.search(
-        r'<script type="application/json" id="labels-data">(.*?)</script>', html, re.DOTALL
+        r'<script type="application/json" id="site-config">(.*?)</script>', html, re.DOTALL
     )
     assert match
-    rows = json.loads(match.group(1))
-    assert {r["id"] for r in rows} >= {MINILM_ID, HOSTILE_ID, VIT_ID, BROKEN_ID}
+    config = json.loads(match.group(1))
+    assert config["labels"] == 6 and len(config["chunks"]) == 1
+    rows = _chunk_rows(site)
+    assert {r[0] for r in rows} >= {MINILM_ID, HOSTILE_ID, VIT_ID, BROKEN_ID}
     assert len(rows) == 6
+    chunk = (site / "data/rows/rows-0000.js").read_text("utf-8")
+    assert "<script>" not in chunk and "\\u003cscript\\u003e" in chunk
     assert json.loads(str(script_json({"x": "</script>&"}))) == {"x": "</script>&"}
 
 
@@ -138,7 +157,7 @@ def test_pages_use_only_relative_links_and_no_external_resources(
         for _attr, target in re.findall(r'(href|src)="([^"]*)"', html):
             assert not target.startswith(("/", "http:", "https:", "//")), (path, target)
             if not target.startswith("#"):
-                resolved = (path.parent / target.split("#")[0]).resolve()
+                resolved = (path.parent / re.split("[#?]", target)[0]).resolve()
                 assert resolved.exists(), (path, target)
 
 
@@ -248,3 +267,78 @@ def test_large_catalog_paginates_and_keeps_first_page_server_side(tmp_path: Path
 def test_pareto_front_keeps_only_undominated_points() -> None:
     points = [(1.0, 1.0), (0.5, 0.99), (0.6, 0.995), (0.4, 0.9), (0.7, 0.98), (2.0, 1.0)]
     assert pareto_front(points) == [(0.4, 0.9), (0.5, 0.99), (0.6, 0.995), (1.0, 1.0)]
+
+
+def _snapshot(site: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(site)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in site.rglob("*")
+        if p.is_file() and not p.name.startswith(".")  # the manifest is rewritten each build
+    }
+
+
+def test_incremental_build_renders_only_the_changed_model(tmp_path: Path) -> None:
+    catalog = fill_catalog(tmp_path / "c.duckdb")
+    site = tmp_path / "site"
+    first = build_site(catalog, site, site_url=SITE_URL)
+    assert first.full and first.rendered_models == 5
+    before = _snapshot(site)
+    unchanged = build_site(catalog, site, site_url=SITE_URL)
+    assert not unchanged.full and unchanged.rendered_models == 0
+    assert _snapshot(site) == before  # nothing rewritten, not even with the same bytes
+
+    with catalog.transaction() as con:
+        con.execute(
+            "UPDATE labels SET energy_wh_per_1k = energy_wh_per_1k * 2 WHERE model_id = ?",
+            [DISTILBERT_ID],
+        )
+    changed = build_site(catalog, site, site_url=SITE_URL)
+    assert changed.rendered_models == 1
+    after = _snapshot(site)
+    differ = {rel for rel in before if before[rel] != after.get(rel)}
+    owned = {f"models/{model_slug(DISTILBERT_ID)}.html"} | {
+        rel for rel in after if rel.startswith(f"badges/{badge_stem(DISTILBERT_ID)}")
+    }
+    assert f"models/{model_slug(DISTILBERT_ID)}.html" in differ
+    per_model = {rel for rel in differ if rel.startswith(("models/", "badges/"))}
+    assert per_model <= owned  # no other model's page or badge changed
+
+    # A model that leaves the catalog loses its page and badges; --full renders all again.
+    # (Its task stays, so the task list in every page's header does not change.)
+    with catalog.transaction() as con:
+        con.execute("DELETE FROM labels WHERE model_id = ?", [HOSTILE_ID])
+    gone = build_site(catalog, site, site_url=SITE_URL)
+    assert gone.models == 4 and gone.rendered_models == 0
+    assert not (site / "models" / f"{model_slug(HOSTILE_ID)}.html").exists()
+    assert not (site / "badges" / f"{badge_stem(HOSTILE_ID)}.svg").exists()
+    assert (site / "models" / f"{model_slug(VIT_ID)}.html").exists()
+    assert build_site(catalog, site, site_url=SITE_URL, full=True).rendered_models == 4
+
+
+def test_a_new_site_url_renders_every_page_again(tmp_path: Path) -> None:
+    catalog = fill_catalog(tmp_path / "c.duckdb")
+    build_site(catalog, tmp_path / "site")
+    again = build_site(catalog, tmp_path / "site", site_url=SITE_URL)
+    assert again.full and again.rendered_models == 5
+    assert SITE_URL in _page(tmp_path / "site", MINILM_ID)
+
+
+def test_model_page_shows_provenance_as_labelled_groups(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    page = _page(site, MINILM_ID)
+    for group in ["Device", "Meter", "Protocol", "Software"]:
+        assert f"<h4>{group}</h4>" in page
+    assert '<details class="raw-provenance">' in page
+    assert "&#34;python&#34;: &#34;3.11.9&#34;" in page  # raw JSON, escaped, in the disclosure
+    assert 'data-label="Quality"' in page  # the phone layout labels each cell
+
+
+def test_compare_page_and_links(built: tuple[SiteSummary, Path]) -> None:
+    _, site = built
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="compare.html"' in index and 'id="compare-form"' in index
+    page = _page(site, MINILM_ID)
+    assert "../compare.html?m=sentence-transformers%2Fall-MiniLM-L6-v2&amp;task=" in page
+    compare = (site / "compare.html").read_text(encoding="utf-8")
+    assert '<script src="static/compare.js"></script>' in compare
+    assert "<script>alert" not in compare

@@ -1,13 +1,16 @@
-// Sort, filter, search and paginate the label table in the browser. The rows come from
-// the JSON embedded in the page; cells are built with textContent, never innerHTML, so
-// model ids are shown literally whatever they contain.
+// Sort, filter, search and paginate the label table in the browser. The first page is in
+// the HTML; all rows come from the chunk files (rows.js). Cells are built with textContent,
+// never innerHTML, so model ids are shown literally whatever they contain. Ticked rows
+// (kept across pages) go to the compare page.
 (function () {
   "use strict";
-  var PAGE_SIZE = 100;
   var GRADES = "ABCDEFG";
-  var dataNode = document.getElementById("labels-data");
-  if (!dataNode) { return; }
-  var rows = JSON.parse(dataNode.textContent);
+  var config = window.LabelRows && window.LabelRows.readConfig();
+  if (!config) { return; }
+  var PAGE_SIZE = config.pageSize || 100;
+  var rows = [];
+  var loaded = false;
+  var picked = [];  // {id, t, h} in the order ticked
   var body = document.getElementById("labels-body");
   var status = document.getElementById("table-status");
   var pager = document.getElementById("pager");
@@ -18,10 +21,10 @@
   var taskSel = document.getElementById("filter-task");
   var hwSel = document.getElementById("filter-hardware");
   var gradeSel = document.getElementById("filter-grade");
+  var compareForm = document.getElementById("compare-form");
+  var compareStatus = document.getElementById("compare-status");
   var state = { key: null, dir: 1, page: 0 };
-  var view = rows.slice();
-
-  rows.forEach(function (r, i) { r._order = i; r._lid = r.id.toLowerCase(); });
+  var view = [];
 
   function gradeRank(g) { var i = GRADES.indexOf(g); return g && i >= 0 ? i : 99; }
 
@@ -102,12 +105,13 @@
       cell(tr, formatPercent(r.q), "num");
       cell(tr, r.t);
       cell(tr, r.h);
+      cell(tr, pickBox(r), "pick");
       frag.appendChild(tr);
     });
     if (!slice.length) {
       var tr = document.createElement("tr");
       var td = document.createElement("td");
-      td.colSpan = 7;
+      td.colSpan = 8;
       td.textContent = "No labels match these filters.";
       tr.appendChild(td);
       frag.appendChild(tr);
@@ -123,7 +127,57 @@
     next.disabled = state.page >= pages - 1;
   }
 
+  function pickIndex(id, t, h) {
+    for (var i = 0; i < picked.length; i++) {
+      if (picked[i].id === id && picked[i].t === t && picked[i].h === h) { return i; }
+    }
+    return -1;
+  }
+
+  function pickBox(r) {
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "m";
+    box.value = r.id;
+    box.setAttribute("form", "compare-form");
+    box.setAttribute("data-task", r.t);
+    box.setAttribute("data-hw", r.h);
+    box.setAttribute("aria-label", "compare " + r.id + " (" + r.t + ", " + r.h + ")");
+    box.checked = pickIndex(r.id, r.t, r.h) >= 0;
+    return box;
+  }
+
+  function compareHref() {
+    var params = new URLSearchParams();
+    picked.forEach(function (p) { params.append("m", p.id); });
+    if (picked.length) { params.set("task", picked[0].t); params.set("hw", picked[0].h); }
+    return "compare.html?" + params.toString();
+  }
+
+  function showPicked() {
+    var mixed = picked.some(function (p) { return p.t !== picked[0].t || p.h !== picked[0].h; });
+    compareStatus.textContent = picked.length === 0
+      ? "Tick 2 to 4 models of one task and hardware."
+      : picked.length + " ticked" + (mixed ? "; grades compare only within one task and hardware" : "") +
+        (picked.length > 4 ? "; the first 4 are compared" : "") + ".";
+  }
+
+  body.addEventListener("change", function (e) {
+    var box = e.target;
+    if (!box || box.type !== "checkbox") { return; }
+    var id = box.value, t = box.getAttribute("data-task"), h = box.getAttribute("data-hw");
+    var i = pickIndex(id, t, h);
+    if (box.checked && i < 0) { picked.push({ id: id, t: t, h: h }); }
+    if (!box.checked && i >= 0) { picked.splice(i, 1); }
+    showPicked();
+  });
+  compareForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    window.location.href = compareHref();
+  });
+
   function apply() {
+    if (!loaded) { return; }
     var q = search.value.trim().toLowerCase();
     var t = taskSel.value, h = hwSel.value, g = gradeSel.value;
     view = rows.filter(function (r) {
@@ -165,5 +219,28 @@
     var v = params.get(pair[1]);
     if (v !== null) { pair[0].value = v; }
   });
-  apply();
+  // Boxes ticked in the server-rendered first page before the rows arrived.
+  body.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+    picked.push({ id: box.value, t: box.getAttribute("data-task"), h: box.getAttribute("data-hw") });
+  });
+  showPicked();
+
+  function byDefaultOrder(a, b) {
+    var x = gradeRank(a.g), y = gradeRank(b.g);
+    if (x !== y) { return x - y; }
+    var ea = a.e === null ? Infinity : a.e, eb = b.e === null ? Infinity : b.e;
+    if (ea !== eb) { return ea < eb ? -1 : 1; }
+    return a.id < b.id ? -1 : (a.id > b.id ? 1 : 0);
+  }
+
+  var all = config.chunks.map(function (_, k) { return k; });
+  status.textContent = "Loading " + config.labels + " labels…";
+  window.LabelRows.load(config, "", all, function (loadedRows) {
+    rows = loadedRows.sort(byDefaultOrder);
+    rows.forEach(function (r, i) { r._order = i; r._lid = r.id.toLowerCase(); });
+    loaded = true;
+    apply();
+  }, function () {
+    status.textContent = "Showing the first " + body.rows.length + " labels: the full list could not be loaded.";
+  });
 })();

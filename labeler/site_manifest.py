@@ -1,0 +1,89 @@
+"""What the last site build wrote, so the next one re-renders only what changed.
+
+A nightly scan changes a handful of models out of many thousands. The manifest, kept as
+`.labeler-manifest.json` in the output folder, records a content hash of every model's
+inputs (its label rows, runs, model record and hardware, plus the build's shared inputs:
+templates, static assets, scheme, site URL, the site code itself) and the hash of every
+shared file (index, chunks, task pages). A page whose inputs hash the same is not rendered
+again; a model that left the catalog has its files removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST_FILE = ".labeler-manifest.json"
+MANIFEST_VERSION = 1
+
+
+def content_hash(*parts: str | bytes) -> str:
+    """A short, stable hash of some text: 16 hex digits of BLAKE2b."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def tree_hash(*roots: Path) -> str:
+    """Hash of every file's relative name and bytes under the given folders or files."""
+    digest = hashlib.blake2b(digest_size=8)
+    for root in roots:
+        paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in paths:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.name.encode("utf-8") + b"\x00" + path.read_bytes() + b"\x00")
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelEntry:
+    """One model's input hash and the hardware profiles it has badges for."""
+
+    input_hash: str
+    hardware: list[str]
+
+
+@dataclass
+class SiteManifest:
+    shared_hash: str = ""
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+    # Relative path of a shared file (index, chunk, task page, export) -> its content hash.
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, out_dir: Path) -> SiteManifest | None:
+        """The manifest of the last build, or None when there is none or it is unreadable."""
+        try:
+            data: dict[str, Any] = json.loads((out_dir / MANIFEST_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return None
+        try:
+            models = {
+                str(model_id): ModelEntry(str(entry[0]), [str(h) for h in entry[1]])
+                for model_id, entry in data["models"].items()
+            }
+            files = {str(k): str(v) for k, v in data["files"].items()}
+            return cls(str(data["shared_hash"]), models, files)
+        except (KeyError, TypeError, IndexError, AttributeError):
+            return None
+
+    def save(self, out_dir: Path) -> None:
+        data = {
+            "version": MANIFEST_VERSION,
+            "shared_hash": self.shared_hash,
+            "models": {k: [v.input_hash, v.hardware] for k, v in self.models.items()},
+            "files": self.files,
+        }
+        tmp = out_dir / (MANIFEST_FILE + ".tmp")
+        # The folder is published as it is: keep model ids from reading as markup here too.
+        text = json.dumps(data, separators=(",", ":"))
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out_dir / MANIFEST_FILE)

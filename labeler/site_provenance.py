@@ -1,0 +1,126 @@
+"""Provenance of a label as labelled values a person can read: device, meter, protocol,
+software. The raw JSON the harness stored stays available behind a disclosure on the page,
+for those who want every field; this module only decides what goes in the readable part.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from labels import HardwareRecord, RunRecord
+
+
+@dataclass(frozen=True)
+class ProvenanceGroup:
+    title: str
+    items: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    groups: list[ProvenanceGroup]
+    raw_json: str  # pretty-printed run provenance as stored, "" when none
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_flat(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, list | tuple):
+        return ", ".join(_flat(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _items(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    return [(name, _flat(value)) for name, value in pairs if value not in (None, "", [], {})]
+
+
+def build_provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> Provenance:
+    """Group what the baseline run and its hardware record say into four labelled groups."""
+    baseline = next((r for r in runs if r.variant == "baseline"), runs[0] if runs else None)
+    if baseline is None and hardware is None:
+        return Provenance([], "")
+    extra: dict[str, Any] = {}
+    raw = ""
+    if baseline is not None:
+        try:
+            parsed = json.loads(baseline.provenance_json or "{}")
+        except ValueError:
+            parsed = None
+            raw = baseline.provenance_json
+        if isinstance(parsed, dict):
+            extra = parsed
+            raw = json.dumps(parsed, indent=2, sort_keys=True, default=str) if parsed else ""
+
+    device: list[tuple[str, Any]] = []
+    if hardware is not None:
+        device += [
+            ("Device", hardware.device_name),
+            ("CPU", f"{hardware.cpu_model} ({hardware.cpu_cores} cores)"),
+            ("Memory", f"{hardware.memory_gb:g} GB"),
+            ("GPU driver", hardware.gpu_driver),
+            (
+                "GPU power limit",
+                f"{hardware.gpu_power_limit_w:g} W" if hardware.gpu_power_limit_w else None,
+            ),
+        ]
+    meter: list[tuple[str, Any]] = []
+    protocol: list[tuple[str, Any]] = []
+    software: list[tuple[str, Any]] = []
+    if baseline is not None:
+        device.append(("Hardware fingerprint", baseline.hardware_fingerprint))
+        meter.append(("Energy method", baseline.energy_method))
+        meter += [(_label(k), v) for k, v in _as_dict(extra.get("meter")).items()]
+        if extra.get("meter_fallback_reasons"):
+            meter.append(("Fallback reasons", extra["meter_fallback_reasons"]))
+        protocol += [
+            ("Revision", baseline.revision),
+            ("dtype", baseline.dtype),
+            ("Batch size", baseline.batch_size),
+            ("Input shape", baseline.input_shape),
+            ("Measured windows", baseline.windows or None),
+        ]
+        protocol += [(_label(k), v) for k, v in _as_dict(extra.get("protocol")).items()]
+        protocol += [(_label(k), v) for k, v in _as_dict(extra.get("workload")).items()]
+        software += [
+            ("Harness version", baseline.harness_version),
+            ("torch", baseline.torch_version),
+            ("transformers", baseline.transformers_version),
+            ("CUDA", baseline.cuda_version),
+        ]
+        shown = {"torch", "transformers", "cuda"}
+        software += [
+            (k, v) for k, v in _as_dict(extra.get("software")).items() if k.lower() not in shown
+        ]
+        known = {
+            "meter",
+            "meter_fallback_reasons",
+            "protocol",
+            "workload",
+            "software",
+            "hardware",
+            "not_applicable",
+        }
+        # Anything else the harness recorded (python, os, eval data, ...) still gets shown.
+        software += [(str(k), v) for k, v in sorted(extra.items()) if k not in known]
+    groups = [
+        ProvenanceGroup(title, _items(pairs))
+        for title, pairs in [
+            ("Device", device),
+            ("Meter", meter),
+            ("Protocol", protocol),
+            ("Software", software),
+        ]
+    ]
+    return Provenance([g for g in groups if g.items], raw)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
