@@ -71,8 +71,11 @@ def test_ray_executor_benchmarks_each_model_as_a_task(
         ("org/tiny-a", "baseline", "ok", 1),
         ("org/tiny-b", "baseline", "ok", 1),
     ]
-    windows = catalog.query("SELECT count(*) FROM measurements").rows[0][0]
-    assert windows == 2
+    # one window of each model, and (scheme v2) one of the reference measured beside it
+    windows = catalog.query(
+        "SELECT reference_window, count(*) FROM measurements GROUP BY ALL ORDER BY 1"
+    ).rows
+    assert windows == [(False, 2), (True, 2)]
     assert sorted(m for kind, m in events if kind == "done") == ["org/tiny-a", "org/tiny-b"]
     assert ray.is_initialized()  # the executor leaves a cluster it did not start alone
 
