@@ -44,13 +44,7 @@
     return a._order - b._order;
   }
 
-  function formatEnergy(v) {
-    if (v === null || v === undefined) { return "\u2013"; }
-    if (v === 0) { return "0"; }
-    if (Math.abs(v) >= 100) { return Math.round(v).toLocaleString("en-US"); }
-    var decimals = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(v))));
-    return v.toFixed(Math.min(decimals, 6));
-  }
+  var formatEnergy = window.labelFormat.energy;  // static/format.js
 
   function formatPercent(v) {
     return v === null || v === undefined ? "\u2013" : (v * 100).toFixed(1) + " %";
