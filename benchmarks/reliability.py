@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb  # noqa: E402
 
 from labels.catalog import Catalog, Publication  # noqa: E402
+from tests.process_tree import descendants  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = Path("build") / "bench" / "reliability.json"
@@ -154,23 +155,6 @@ def reference_scan(args: argparse.Namespace, catalog: Path) -> tuple[list[dict],
     if summary.benchmarked != len(refs):
         sys.exit(f"reference scan measured {summary.benchmarked} of {len(refs)} models")
     return publications, elapsed
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`: the benchmark child runs in a session of its own."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
 
 
 def published_models(catalog: Path) -> int:

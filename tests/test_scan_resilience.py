@@ -26,6 +26,7 @@ from scanner.discovery.local import discover_local_models
 from scanner.scan import ScanOptions, scan
 from tests import hub_server
 from tests.hub_server import LoopbackHub
+from tests.process_tree import descendants
 from tests.tiny_models import TINY_BERT, build_tiny_model, copy_model
 
 loopback_hub = hub_server.loopback_hub
@@ -95,23 +96,6 @@ def read_only_count(catalog: Path, sql: str) -> int | None:
         return None
     finally:
         con.close()
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`: the benchmark child runs in a session of its own."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
 
 
 READER_SCRIPT = """
