@@ -30,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from labeler.recommend import recommendations  # noqa: E402
+from labels.recommendation import Recommendation  # noqa: E402
 from labels.scheme import load_scheme  # noqa: E402
 
 DEFAULT_OUT = Path("build/bench/tactics.json")
@@ -160,40 +161,40 @@ def measure_model(
     }
     variants = [r for name, r in runs.items() if name != "baseline"]
     entries = recommendations(baseline, variants, result.not_applicable, lambda _energy: None)
-    report["tactics"] = [_row(entry, runs.get(entry["tactic"])) for entry in entries]
+    report["tactics"] = [_row(entry, runs.get(entry.tactic)) for entry in entries]
     report["findings"] = findings(report["tactics"], device)
     return report
 
 
-def _row(entry: dict[str, Any], run: Any) -> dict[str, Any]:
-    if not entry.get("applies", True) or run is None or run.status != "ok":
+def _row(entry: Recommendation, run: Any) -> dict[str, Any]:
+    if not entry.applies or run is None or run.status != "ok":
         return {
-            "tactic": entry["tactic"],
-            "applies": entry.get("applies", True),
-            "status": "not applicable" if not entry.get("applies", True) else "failed",
-            "reason": entry.get("note", ""),
+            "tactic": entry.tactic,
+            "applies": entry.applies,
+            "status": "not applicable" if not entry.applies else "failed",
+            "reason": entry.note,
             "qualifies": False,
         }
     quality = json.loads(run.quality_json or "{}")
     return {
-        "tactic": entry["tactic"],
+        "tactic": entry.tactic,
         "applies": True,
         "status": "ok",
-        "energy_wh_per_1k": entry["energy_wh_per_1k"],
-        "energy_change": entry["energy_change"],
+        "energy_wh_per_1k": entry.energy_wh_per_1k,
+        "energy_change": entry.energy_change,
         "latency_ms_p50": run.latency_ms_p50,
-        "latency_change": entry["latency_change"],
+        "latency_change": entry.latency_change,
         "quality": {"metric": run.quality_metric, "value": run.quality_value, **quality},
-        "qualifies": entry["qualifies"],
-        "saving_measurable": entry["saving_measurable"],
-        "build_s": entry["build_s"],
-        "build_energy_wh": entry["build_energy_wh"],
-        "payback_inferences": entry["payback_inferences"],
-        "size_mb": entry["size_mb"],
+        "qualifies": entry.qualifies,
+        "saving_measurable": entry.saving_measurable,
+        "build_s": entry.build_s,
+        "build_energy_wh": entry.build_energy_wh,
+        "payback_inferences": entry.payback_inferences,
+        "size_mb": entry.size_mb,
         "energy_cv": run.energy_cv,
         "noisy": bool(run.noisy),
         "energy_method": run.energy_method,
-        "note": entry["note"],
+        "note": entry.note,
     }
 
 

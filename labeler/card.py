@@ -7,14 +7,14 @@ in place later without touching a byte of the author's own text or YAML front ma
 from __future__ import annotations
 
 import html
-import json
 import re
 import tempfile
-from typing import Any
 
 from labeler.badges import badge_snippets, badge_urls
 from labeler.figures import achievable_sentence, format_change
 from labels.errors import HubError, LabelerError, hub_error
+from labels.latest_label import LatestLabel
+from labels.recommendation import Recommendation
 
 START_MARKER = "<!-- energy-label:start -->"
 END_MARKER = "<!-- energy-label:end -->"
@@ -60,73 +60,60 @@ def update_card(readme_text: str, block: str) -> str:
     return section + newline + newline + readme_text
 
 
-def achievable_text(label_row: dict[str, Any]) -> str | None:
+def achievable_text(label: LatestLabel) -> str | None:
     """ "C → A with int8-dynamic, −41 % energy, 99.6 % agreement", or None without a better
     qualifying variant. Shared by the card block and the site."""
-    grade, best = label_row.get("grade"), label_row.get("best_grade")
-    if not grade or not best or best == grade or not label_row.get("best_variant"):
+    grade, best = label.grade, label.best_grade
+    if not grade or not best or best == grade or not label.best_variant:
         return None
-    tactic = label_row.get("best_variant")
-    top = top_recommendation(label_row)
-    if top and top.get("variant") == label_row.get("best_variant") and top.get("tactic"):
-        tactic = top["tactic"]
-    energy, best_energy = label_row.get("energy_wh_per_1k"), label_row.get("best_energy_wh_per_1k")
-    metric = label_row.get("quality_metric") or ""
+    tactic = label.best_variant
+    top = top_recommendation(label)
+    if top and top.variant == label.best_variant and top.tactic:
+        tactic = top.tactic
+    energy, best_energy = label.energy_wh_per_1k, label.best_energy_wh_per_1k
+    metric = label.quality_metric or ""
     return achievable_sentence(
         grade,
         best,
         str(tactic),
         best_energy / energy - 1 if energy and best_energy is not None else None,
-        label_row.get("quality_retained"),
+        label.quality_retained,
         QUALITY_WORDS.get(metric, metric),
     )
 
 
-def recommendations(label_row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The label's recommendations, best first; an unreadable list counts as empty."""
-    try:
-        items = json.loads(label_row.get("recommendations_json") or "[]")
-    except (TypeError, ValueError):
-        return []
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+def top_recommendation(label: LatestLabel) -> Recommendation | None:
+    """The first recommendation that applies and qualifies (the list is ranked best first)."""
+    return next((r for r in label.recommendations if r.applies and r.qualifies), None)
 
 
-def top_recommendation(label_row: dict[str, Any]) -> dict[str, Any] | None:
-    for item in recommendations(label_row):
-        if item.get("applies", True) and item.get("qualifies", True):
-            return item
-    return None
-
-
-def card_block(label_row: dict[str, Any], site_url: str | None) -> str:
+def card_block(label: LatestLabel, site_url: str | None) -> str:
     """Markdown for a model card: badge, grade, achievable grade, top recommendation, link."""
-    model_id = str(label_row["model_id"])
+    model_id = label.model_id
     snippet = badge_snippets(model_id, site_url)["markdown"]
     page = badge_urls(model_id, site_url)["page"]
-    grade = label_row.get("grade")
+    grade = label.grade
     where = ", ".join(
-        html.escape(str(label_row[key]), quote=False)
-        for key in ("task", "hardware")
-        if label_row.get(key)
+        html.escape(value, quote=False) for value in (label.task, label.hardware) if value
     )
-    scheme = html.escape(str(label_row.get("scheme_version") or ""), quote=False)
+    scheme = html.escape(label.scheme_version or "", quote=False)
     lines = [snippet, ""]
     if grade:
-        estimated = " (estimated energy, not measured)" if label_row.get("estimated") else ""
-        energy = label_row.get("energy_wh_per_1k")
+        estimated = " (estimated energy, not measured)" if label.estimated else ""
+        energy = label.energy_wh_per_1k
         number = f", {energy:.3g} Wh per 1,000 inferences" if energy is not None else ""
         lines.append(f"**Energy label: {grade}**{number}{estimated} ({where}, scheme {scheme}).")
     else:
-        reason = html.escape(str(label_row.get("reason") or "no grade"), quote=False)
+        reason = html.escape(label.reason or "no grade", quote=False)
         lines.append(f"**Energy label: not graded** ({where}): {reason}.")
-    achievable = achievable_text(label_row)
+    achievable = achievable_text(label)
     if achievable:
         lines.append(f"Achievable: {html.escape(achievable, quote=False)}.")
-    top = top_recommendation(label_row)
-    if top and top.get("tactic"):
-        tactic = html.escape(str(top["tactic"]), quote=False)
-        change = top.get("energy_change")
-        detail = f" ({format_change(change)} energy)" if isinstance(change, int | float) else ""
+    top = top_recommendation(label)
+    if top and top.tactic:
+        tactic = html.escape(top.tactic, quote=False)
+        change = top.energy_change
+        detail = f" ({format_change(change)} energy)" if change is not None else ""
         lines.append(f"Top recommendation: {tactic}{detail}.")
     lines.append(f"Details and methodology: [{page}]({page})")
     return "\n".join(lines)

@@ -48,6 +48,7 @@ from labels.catalog import (
     default_catalog_path,
 )
 from labels.errors import LabelerError
+from labels.latest_label import LatestLabel
 from labels.scheme import DEFAULT_SCHEME_VERSION, load_scheme
 from scanner.discovery.demo import discover_demo_models
 from scanner.discovery.local import discover_local_models
@@ -475,19 +476,19 @@ def badge(
 ) -> None:
     """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
-    estimated = bool(label.get("estimated"))
+    estimated = bool(label.estimated)
     if fmt == "svg":
-        sys.stdout.write(badge_svg(label["grade"], estimated=estimated))
+        sys.stdout.write(badge_svg(label.grade, estimated=estimated))
     elif fmt == "json":
         payload = shields_endpoint(
-            label["grade"],
+            label.grade,
             estimated=estimated,
-            best_grade=label.get("best_grade"),
-            borderline=bool(label.get("borderline")),
+            best_grade=label.best_grade,
+            borderline=bool(label.borderline),
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif fmt == "markdown":
-        sys.stdout.write(badge_snippets(model_id, site_url, label["hardware"])["markdown"] + "\n")
+        sys.stdout.write(badge_snippets(model_id, site_url, label.hardware)["markdown"] + "\n")
     else:
         raise UsageError(f"--format must be svg, json or markdown, not {fmt!r}")
 
@@ -534,9 +535,7 @@ def recommend(
 ) -> None:
     """Show the tactics that would make a model cheaper to run, with measured figures."""
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
-    out.print(
-        f"{model_id} on {label['hardware']} ({label['task']}): {headline(label)}", markup=False
-    )
+    out.print(f"{model_id} on {label.hardware} ({label.task}): {headline(label)}", markup=False)
     table = Table(
         "tactic",
         "energy",
@@ -548,24 +547,20 @@ def recommend(
         "qualifies",
         "note",
     )
-    for rec in json.loads(label.get("recommendations_json") or "[]"):
-        if not rec.get("applies", True):
-            table.add_row(rec["tactic"], "", "", "", "", "", "", "n/a", rec.get("note", ""))
+    for rec in label.recommendations:
+        if not rec.applies:
+            table.add_row(rec.tactic, "", "", "", "", "", "", "n/a", rec.note)
             continue
         table.add_row(
-            rec["tactic"],
-            _pct(rec.get("energy_change")),
-            _pct(rec.get("latency_change")),
-            f"{rec.get('quality_metric')} {rec.get('quality_value') or 0:.4f}",
-            f"{rec.get('size_mb') or 0:.1f}",
-            f"{rec.get('build_s') or 0:.1f}",
-            str(
-                rec.get("payback_inferences")
-                if rec.get("payback_inferences") is not None
-                else "never"
-            ),
-            "yes" if rec.get("qualifies") else "no",
-            rec.get("note", ""),
+            rec.tactic,
+            _pct(rec.energy_change),
+            _pct(rec.latency_change),
+            f"{rec.quality_metric} {rec.quality_value or 0:.4f}",
+            f"{rec.size_mb or 0:.1f}",
+            f"{rec.build_s or 0:.1f}",
+            str(rec.payback_inferences if rec.payback_inferences is not None else "never"),
+            "yes" if rec.qualifies else "no",
+            rec.note,
         )
     out.print(table)
 
@@ -574,10 +569,10 @@ def _pct(value: float | None) -> str:
     return "" if value is None else format_change(value, digits=1)
 
 
-def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> dict[str, Any]:
-    rows = [r for r in catalog.latest_labels() if r["model_id"] == model_id]
+def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> LatestLabel:
+    rows = [r for r in catalog.latest_labels() if r.model_id == model_id]
     if hardware:
-        rows = [r for r in rows if r["hardware"] == hardware]
+        rows = [r for r in rows if r.hardware == hardware]
     if not rows:
         where = f" on {hardware}" if hardware else ""
         raise UsageError(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from labeler.recommend import recommendations
 from labels.catalog import Catalog, utc_now
 from labels.eei import EeiInterval, eei_interval, is_borderline, published_grade
+from labels.recommendation import recommendations_to_json
 from labels.records import LabelRecord, RunRecord
 from labels.scheme import Scheme, load_scheme
 
@@ -122,8 +123,8 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
 
     ranked = recommendations(baseline, variants, not_applicable, grade_of)
     # ranked puts qualifying, measurable savings first, the largest first: that is the best
-    best = next((e for e in ranked if e["qualifies"] and e.get("saving_measurable")), None)
-    best_energy = best["energy_wh_per_1k"] if best else baseline.energy_wh_per_1k
+    best = next((e for e in ranked if e.counts), None)
+    best_energy = best.energy_wh_per_1k if best else baseline.energy_wh_per_1k
     gate = scheme.quality_gate(baseline.task)
     grade = grade_of(baseline.energy_wh_per_1k)
     return _replace(
@@ -131,13 +132,13 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
         grade=grade,
         measured_grade=grade,
         eei=baseline.energy_wh_per_1k * eei_per_wh if eei_per_wh is not None else None,
-        best_variant=best["variant"] if best else baseline.variant,
+        best_variant=best.variant if best else baseline.variant,
         best_grade=grade_of(best_energy or 0.0),
         best_energy_wh_per_1k=best_energy,
-        quality_retained=best["quality_value"] if best else 1.0,
+        quality_retained=best.quality_value if best else 1.0,
         quality_metric=gate.metric,
-        noisy=bool(baseline.noisy or (best and best["noisy"])),
-        recommendations_json=json.dumps(ranked),
+        noisy=bool(baseline.noisy or (best and best.noisy)),
+        recommendations_json=recommendations_to_json(ranked),
         reason=reason,
     )
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any
 
 from labeler.figures import achievable_sentence
+from labels.latest_label import LatestLabel
+from labels.recommendation import Recommendation
 from labels.records import RunRecord
 
 
@@ -24,30 +25,24 @@ def recommendations(
     variants: list[RunRecord],
     not_applicable: dict[str, str],
     grade_of: Callable[[float], str | None],
-) -> list[dict[str, Any]]:
+) -> list[Recommendation]:
     measured = [v for v in variants if v.status == "ok" and v.energy_wh_per_1k is not None]
     entries = [_entry(baseline, v, grade_of) for v in measured]
     # energy_change is None only when the baseline measured zero energy: rank those last
     entries.sort(
         key=lambda e: (
-            not e["qualifies"],
-            not e["saving_measurable"],
-            e["energy_change"] if e["energy_change"] is not None else math.inf,
+            not e.qualifies,
+            not e.saving_measurable,
+            e.energy_change if e.energy_change is not None else math.inf,
         )
     )
     failed = [
-        {
-            "tactic": v.tactic,
-            "variant": v.variant,
-            "applies": True,
-            "qualifies": False,
-            "note": f"failed: {v.reason}",
-        }
+        Recommendation(tactic=v.tactic, variant=v.variant, note=f"failed: {v.reason}")
         for v in variants
         if v.status != "ok"
     ]
     skipped = [
-        {"tactic": name, "variant": name, "applies": False, "qualifies": False, "note": reason}
+        Recommendation(tactic=name, variant=name, applies=False, note=reason)
         for name, reason in sorted(not_applicable.items())
     ]
     return entries + failed + skipped
@@ -93,7 +88,7 @@ def achievable_energy_wh_per_1k(variant: RunRecord, baseline: RunRecord) -> floa
 
 def _entry(
     baseline: RunRecord, variant: RunRecord, grade_of: Callable[[float], str | None]
-) -> dict[str, Any]:
+) -> Recommendation:
     base_e = baseline.energy_wh_per_1k or 0.0
     var_e = achievable_energy_wh_per_1k(variant, baseline) or 0.0
     saved_wh_per_1k = base_e - var_e
@@ -127,32 +122,32 @@ def _entry(
             if variant.paired_cheaper_windows is not None
             else "saving within the spread of the measured windows: not counted"
         )
-    return {
-        "tactic": variant.tactic,
-        "variant": variant.variant,
-        "applies": True,
-        "energy_wh_per_1k": var_e,
-        "measured_energy_wh_per_1k": variant.energy_wh_per_1k,
-        "energy_change": energy_change(variant, baseline),
-        "latency_change": latency_change(variant, baseline),
-        "paired_windows": variant.paired_cheaper_windows is not None,
-        "cheaper_pairs": variant.paired_cheaper_windows,
-        "quality_metric": variant.quality_metric,
-        "quality_value": variant.quality_value,
-        "quality_extra": extra,
-        "labelled_accuracy": accuracy,
-        "baseline_labelled_accuracy": baseline_accuracy,
-        "qualifies": bool(variant.qualifies),
-        "saving_measurable": measurable,
-        "grade": grade_of(var_e),
-        "size_mb": variant.size_mb,
-        "size_change": _change(variant.size_mb, baseline.size_mb),
-        "build_s": variant.build_s,
-        "build_energy_wh": build_wh,
-        "payback_inferences": payback,
-        "noisy": bool(variant.noisy),
-        "note": "; ".join(notes),
-    }
+    return Recommendation(
+        tactic=variant.tactic,
+        variant=variant.variant,
+        applies=True,
+        energy_wh_per_1k=var_e,
+        measured_energy_wh_per_1k=variant.energy_wh_per_1k,
+        energy_change=energy_change(variant, baseline),
+        latency_change=latency_change(variant, baseline),
+        paired_windows=variant.paired_cheaper_windows is not None,
+        cheaper_pairs=variant.paired_cheaper_windows,
+        quality_metric=variant.quality_metric,
+        quality_value=variant.quality_value,
+        quality_extra=extra,
+        labelled_accuracy=accuracy,
+        baseline_labelled_accuracy=baseline_accuracy,
+        qualifies=bool(variant.qualifies),
+        saving_measurable=measurable,
+        grade=grade_of(var_e),
+        size_mb=variant.size_mb,
+        size_change=_change(variant.size_mb, baseline.size_mb),
+        build_s=variant.build_s,
+        build_energy_wh=build_wh,
+        payback_inferences=payback,
+        noisy=bool(variant.noisy),
+        note="; ".join(notes),
+    )
 
 
 def _quality_values(run: RunRecord) -> dict[str, float]:
@@ -170,17 +165,17 @@ def _change(new: float | None, old: float | None) -> float | None:
     return (new - old) / old
 
 
-def headline(label: dict[str, Any]) -> str:
+def headline(label: LatestLabel) -> str:
     """One line people can act on, e.g. 'C → A with dynamic-int8, −41 % energy, 99.6 % …'."""
-    grade = label.get("grade") or "ungraded"
-    best = label.get("best_variant")
+    grade = label.grade or "ungraded"
+    best = label.best_variant
     if not best or best == "baseline":
         return f"{grade}: no tactic measurably saved energy within the quality tolerance"
     return achievable_sentence(
         grade,
-        label.get("best_grade") or "?",
+        label.best_grade or "?",
         best,
-        _change(label.get("best_energy_wh_per_1k"), label.get("energy_wh_per_1k")),
-        label.get("quality_retained"),
-        (label.get("quality_metric") or "quality").replace("_", " "),
+        _change(label.best_energy_wh_per_1k, label.energy_wh_per_1k),
+        label.quality_retained,
+        (label.quality_metric or "quality").replace("_", " "),
     )

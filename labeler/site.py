@@ -37,7 +37,7 @@ from labeler.badges import (
     grade_text_colour,
     shields_endpoint,
 )
-from labeler.card import QUALITY_WORDS, achievable_text, recommendations, top_recommendation
+from labeler.card import QUALITY_WORDS, achievable_text, top_recommendation
 from labeler.figures import format_change, format_energy, format_percent
 from labeler.site_inputs import (
     ChartRun,
@@ -61,6 +61,8 @@ from labels import (
     export_parquet,
     load_scheme,
 )
+from labels.latest_label import LatestLabel
+from labels.recommendation import Recommendation
 from labels.scheme import GRADES
 
 SITE_SOURCE = Path(__file__).resolve().parent.parent / "site"
@@ -83,25 +85,6 @@ _RENDER_CODE = (
 # A chart with more points than this shows an even sample; its Pareto front uses them all.
 MAX_CHART_POINTS = 2000
 _MARKER_FILE = ".labeler-site"
-# Every key a template reads from a recommendation, so an older or partial list still renders.
-_RECOMMENDATION_DEFAULTS: dict[str, Any] = dict.fromkeys(
-    (
-        "tactic",
-        "variant",
-        "energy_wh_per_1k",
-        "energy_change",
-        "latency_change",
-        "quality_metric",
-        "quality_value",
-        "qualifies",
-        "grade",
-        "size_mb",
-        "build_s",
-        "build_energy_wh",
-        "payback_inferences",
-        "note",
-    )
-) | {"applies": True}
 _OWNED_DIRS = ("models", "tasks", "badges", "data", "static")
 
 
@@ -293,13 +276,13 @@ def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None
     }
 
 
-def grade_bars(labels: list[dict[str, Any]]) -> dict[str, Any]:
+def grade_bars(labels: list[LatestLabel]) -> dict[str, Any]:
     """Geometry of a bar chart: how many labels in each class, plus the ungraded."""
     counts = {g: 0 for g in GRADES}
     ungraded = 0
     for label in labels:
-        if label["grade"] in counts:
-            counts[label["grade"]] += 1
+        if label.grade in counts:
+            counts[label.grade] += 1
         else:
             ungraded += 1
     entries = [(g, g, counts[g]) for g in GRADES] + [("na", "n/a", ungraded)]
@@ -415,7 +398,7 @@ class _RenderState:
 
     inputs: SiteInputs
     details: ModelDetails
-    by_model: dict[str, list[dict[str, Any]]]
+    by_model: dict[str, list[LatestLabel]]
     out_dir: Path
     site_url: str | None
     common: dict[str, Any]
@@ -446,10 +429,10 @@ def build_site(
     scheme = scheme or load_scheme()
     inputs = read_site_inputs(catalog)
     labels = inputs.labels
-    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_model: dict[str, list[LatestLabel]] = defaultdict(list)
     for label in labels:
-        by_model[label["model_id"]].append(label)
-    tasks = sorted({label["task"] for label in labels})
+        by_model[label.model_id].append(label)
+    tasks = sorted({label.task for label in labels})
     shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest)
 
     previous = None if full else SiteManifest.load(out_dir)
@@ -463,7 +446,7 @@ def build_site(
     # Which models changed: a hash of each one's label rows, runs and model records.
     todo: list[str] = []
     for model_id, model_labels in by_model.items():
-        hardware = sorted({label["hardware"] for label in model_labels})
+        hardware = sorted({label.hardware for label in model_labels})
         input_hash = content_hash(
             shared, repr(model_labels), inputs.model_digests.get(model_id, "")
         )
@@ -572,37 +555,37 @@ def _render_batch(model_ids: list[str]) -> int:
 def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_id: str) -> None:
     inputs, details = state.inputs, state.details
     out_dir, site_url = state.out_dir, state.site_url
-    model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb["hardware"], lb["task"]))
+    model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
     sections = []
     badged: set[str] = set()
     for label in model_labels:
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
-        recs = [{**_RECOMMENDATION_DEFAULTS, **r} for r in recommendations(label)]
+        recs = label.recommendations
         sections.append(
             {
                 "label": label,
                 "runs": runs,
                 "achievable": achievable_text(label),
-                "applicable": [r for r in recs if r.get("applies", True)],
-                "not_applicable": [r for r in recs if not r.get("applies", True)],
-                "mentions_pruning": any("prun" in str(r.get("tactic", "")).lower() for r in recs)
+                "applicable": [r for r in recs if r.applies],
+                "not_applicable": [r for r in recs if not r.applies],
+                "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
                 or any("prun" in r.tactic.lower() for r in runs),
                 "provenance": build_provenance(
                     runs, inputs.hardware.get(fingerprint) if fingerprint else None
                 ),
-                "snippets": badge_snippets(model_id, site_url, label["hardware"]),
-                "badge_src": f"../badges/{badge_stem(model_id, label['hardware'])}.svg",
-                "anchor": safe_segment(f"{label['task']}--{label['hardware']}"),
+                "snippets": badge_snippets(model_id, site_url, label.hardware),
+                "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
+                "anchor": safe_segment(f"{label.task}--{label.hardware}"),
                 "compare_href": "../compare.html?"
-                + urlencode({"m": model_id, "task": label["task"], "hw": label["hardware"]}),
+                + urlencode({"m": model_id, "task": label.task, "hw": label.hardware}),
             }
         )
-        if label["hardware"] not in badged:
-            badged.add(label["hardware"])
-            _write_badge(write, out_dir, model_id, label, label["hardware"])
+        if label.hardware not in badged:
+            badged.add(label.hardware)
+            _write_badge(write, out_dir, model_id, label, label.hardware)
     _write_badge(write, out_dir, model_id, model_labels[0], None)
-    model = details.models.get((model_id, model_labels[0]["revision"]))
+    model = details.models.get((model_id, model_labels[0].revision))
     html_text = state.env.get_template("model.html.j2").render(
         **state.common,
         root="../",
@@ -652,7 +635,7 @@ class _SharedFiles:
 
 def _build_shared(
     inputs: SiteInputs,
-    by_model: dict[str, list[dict[str, Any]]],
+    by_model: dict[str, list[LatestLabel]],
     tasks: list[str],
     scheme: Scheme,
     common: dict[str, Any],
@@ -663,7 +646,7 @@ def _build_shared(
     """Index, row chunks, compare, task pages, methodology and exports; return index bytes."""
     labels = inputs.labels
     built_on = format_date(datetime.now())
-    hardware_profiles = sorted({label["hardware"] for label in labels})
+    hardware_profiles = sorted({label.hardware for label in labels})
     task_index = {t: i for i, t in enumerate(tasks)}
     hardware_index = {h: i for i, h in enumerate(hardware_profiles)}
 
@@ -672,7 +655,7 @@ def _build_shared(
     grouped: list[list[list[Any]]] = [[] for _ in range(chunks)]
     for label in labels:
         row = encode_row(label, inputs.baselines.get(label_key(label)), task_index, hardware_index)
-        grouped[chunk_of(label["model_id"], chunks)].append(row)
+        grouped[chunk_of(label.model_id, chunks)].append(row)
     versions = []
     for k, rows in enumerate(grouped):
         text = f"labelRows({k},{script_json(rows)});\n"
@@ -710,9 +693,9 @@ def _build_shared(
     # Task pages: made again only when a model of the task changed.
     task_template = env.get_template("task.html.j2")
     for task in tasks:
-        task_labels = [label for label in labels if label["task"] == task]
+        task_labels = [label for label in labels if label.task == task]
         rel = f"tasks/{task_page_name(task)}"
-        task_models = sorted({label["model_id"] for label in task_labels})
+        task_models = sorted({label.model_id for label in task_labels})
         input_hash = content_hash(
             files.manifest.shared_hash,
             *(files.manifest.models[m].input_hash for m in task_models),
@@ -721,8 +704,8 @@ def _build_shared(
             continue
         chart_runs = read_chart_runs(catalog, task)
         profiles = []
-        for hardware in sorted({label["hardware"] for label in task_labels}):
-            profile_labels = [label for label in task_labels if label["hardware"] == hardware]
+        for hardware in sorted({label.hardware for label in task_labels}):
+            profile_labels = [label for label in task_labels if label.hardware == hardware]
             profile_runs = chart_runs.get(hardware, [])
             profiles.append(
                 {
@@ -785,6 +768,10 @@ def task_page_name(task: str) -> str:
     return f"{safe_segment(task)}.html"
 
 
+def _as_dict(recommendation: Recommendation | None) -> dict[str, Any] | None:
+    return recommendation.to_dict() if recommendation else None
+
+
 def _threshold_rows(scheme: Scheme) -> list[dict[str, Any]]:
     rows = []
     lower = 0.0
@@ -799,37 +786,37 @@ def _write_badge(
     write: Callable[[Path, str], int],
     out_dir: Path,
     model_id: str,
-    label: dict[str, Any],
+    label: LatestLabel,
     hardware: str | None,
 ) -> None:
     stem = out_dir / "badges" / badge_stem(model_id, hardware)
-    estimated = bool(label.get("estimated"))
-    write(stem.with_name(stem.name + ".svg"), badge_svg(label["grade"], estimated=estimated))
+    estimated = bool(label.estimated)
+    write(stem.with_name(stem.name + ".svg"), badge_svg(label.grade, estimated=estimated))
     endpoint = shields_endpoint(
-        label["grade"],
+        label.grade,
         estimated=estimated,
-        best_grade=label.get("best_grade"),
-        borderline=bool(label.get("borderline")),
+        best_grade=label.best_grade,
+        borderline=bool(label.borderline),
     )
     write(stem.with_name(stem.name + ".json"), str(script_json(endpoint)) + "\n")
     details = {
         "model_id": model_id,
-        "task": label["task"],
-        "hardware": label["hardware"],
-        "scheme_version": label["scheme_version"],
-        "grade": label["grade"],
-        "best_grade": label.get("best_grade"),
-        "energy_wh_per_1k": label.get("energy_wh_per_1k"),
+        "task": label.task,
+        "hardware": label.hardware,
+        "scheme_version": label.scheme_version,
+        "grade": label.grade,
+        "best_grade": label.best_grade,
+        "energy_wh_per_1k": label.energy_wh_per_1k,
         "estimated": estimated,
-        "noisy": bool(label.get("noisy")),
-        "borderline": bool(label.get("borderline")),
-        "eei": label.get("eei"),
-        "eei_low": label.get("eei_low"),
-        "eei_high": label.get("eei_high"),
-        "reference_model": label.get("reference_model"),
-        "energy_j_per_token": label.get("energy_j_per_token"),
+        "noisy": bool(label.noisy),
+        "borderline": bool(label.borderline),
+        "eei": label.eei,
+        "eei_low": label.eei_low,
+        "eei_high": label.eei_high,
+        "reference_model": label.reference_model,
+        "energy_j_per_token": label.energy_j_per_token,
         "achievable": achievable_text(label),
-        "top_recommendation": top_recommendation(label),
-        "recommendations": recommendations(label),
+        "top_recommendation": _as_dict(top_recommendation(label)),
+        "recommendations": [r.to_dict() for r in label.recommendations],
     }
     write(stem.with_name(stem.name + ".recommendations.json"), str(script_json(details)) + "\n")

@@ -14,9 +14,10 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from labels import Catalog, HardwareRecord, ModelRecord, RunRecord
+from labels.latest_label import LatestLabel
 from labels.scheme import GRADES
 
 LabelKey = tuple[str, str, str, str]  # model id, revision, task, hardware profile
@@ -26,21 +27,21 @@ _MODEL_COLUMNS = ", ".join(f.name for f in dataclasses.fields(ModelRecord))
 _IN_MODELS = "model_id IN (SELECT unnest(?::VARCHAR[]))"
 
 
-def read_label_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """The one place the site reads labels: the `latest_labels` rows as plain dicts."""
-    return [dict(row) for row in catalog.latest_labels()]
+def read_label_rows(catalog: Catalog) -> list[LatestLabel]:
+    """The one place the site reads labels: the `latest_labels` rows."""
+    return catalog.latest_labels()
 
 
-def label_key(label: dict[str, Any]) -> LabelKey:
-    return (label["model_id"], label["revision"], label["task"], label["hardware"])
+def label_key(label: LatestLabel) -> LabelKey:
+    return (label.model_id, label.revision, label.task, label.hardware)
 
 
-def label_sort_key(label: dict[str, Any]) -> tuple[int, float, str]:
+def label_sort_key(label: LatestLabel) -> tuple[int, float, str]:
     """Best class first, then least energy, then id: the index's order."""
-    grade = label.get("grade")
+    grade = label.grade
     rank = GRADES.index(grade) if grade in GRADES else len(GRADES)
-    energy = label.get("energy_wh_per_1k")
-    return (rank, energy if energy is not None else math.inf, label["model_id"])
+    energy = label.energy_wh_per_1k
+    return (rank, energy if energy is not None else math.inf, label.model_id)
 
 
 class ChartRun(NamedTuple):
@@ -62,7 +63,7 @@ class Baseline:
 
 @dataclass(frozen=True)
 class SiteInputs:
-    labels: list[dict[str, Any]]  # best class first
+    labels: list[LatestLabel]  # best class first
     model_digests: dict[str, str]  # model id -> digest of its runs and model records
     baselines: dict[LabelKey, Baseline]
     hardware: dict[str, HardwareRecord | None]  # by fingerprint
@@ -76,7 +77,7 @@ class ModelDetails:
     runs_by_label: dict[LabelKey, list[RunRecord]]
     models: dict[tuple[str, str], ModelRecord]
 
-    def runs(self, label: dict[str, Any]) -> list[RunRecord]:
+    def runs(self, label: LatestLabel) -> list[RunRecord]:
         return self.runs_by_label.get(label_key(label), [])
 
 

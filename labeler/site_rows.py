@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from labeler.slugs import model_slug
+from labels.latest_label import LatestLabel
 
 MODELS_PER_CHUNK = 1000
 _FNV_OFFSET = 0x811C9DC5
@@ -52,24 +53,24 @@ def _number(value: float | None, digits: int = 4) -> float | None:
 
 
 def encode_row(
-    label: dict[str, Any],
+    label: LatestLabel,
     baseline: Any | None,
     task_index: dict[str, int],
     hardware_index: dict[str, int],
 ) -> list[Any]:
     """One label as a compact array; `baseline` is its baseline RunRecord, if any."""
-    model_id = label["model_id"]
+    model_id = label.model_id
     slug = model_slug(model_id)
-    flags = (1 if label.get("estimated") else 0) | (2 if label.get("noisy") else 0)
+    flags = (1 if label.estimated else 0) | (2 if label.noisy else 0)
     return [
         model_id,
         "" if slug == model_id.replace("/", "--") else slug,
-        task_index[label["task"]],
-        hardware_index[label["hardware"]],
-        label["grade"] or "",
-        label["best_grade"] or "",
-        _number(label["energy_wh_per_1k"]),
-        _number(label["quality_retained"]),
+        task_index[label.task],
+        hardware_index[label.hardware],
+        label.grade or "",
+        label.best_grade or "",
+        _number(label.energy_wh_per_1k),
+        _number(label.quality_retained),
         flags,
         _number(getattr(baseline, "latency_ms_p50", None)),
         _number(getattr(baseline, "size_mb", None)),

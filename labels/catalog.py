@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from labels.errors import LabelerError, first_line
+from labels.latest_label import LatestLabel, latest_label_from_row
 from labels.migrations import migrate, unknown_migrations
 from labels.records import (
     HardwareRecord,
@@ -447,9 +448,10 @@ class Catalog:
         )
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
-    def latest_labels(self) -> list[dict[str, Any]]:
+    def latest_labels(self) -> list[LatestLabel]:
+        """The `latest_labels` view, typed, ordered by task, hardware and model."""
         result = self.query("SELECT * FROM latest_labels ORDER BY task, hardware, model_id")
-        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        return [latest_label_from_row(result.columns, row) for row in result.rows]
 
 
 def export_parquet(catalog: Catalog, out: str | Path, view: str = "latest_labels") -> Path:

@@ -172,9 +172,9 @@ def test_eval_data_adds_labelled_accuracy(tiny_model: Path, tmp_path: Path) -> N
 
     entries = recommendations(runs["baseline"], [runs["layer-drop-top-50"]], {}, lambda _e: "C")
     entry = entries[0]
-    assert entry["labelled_accuracy"] is not None
-    assert entry["baseline_labelled_accuracy"] is not None
-    assert "labelled accuracy" in entry["note"]
+    assert entry.labelled_accuracy is not None
+    assert entry.baseline_labelled_accuracy is not None
+    assert "labelled accuracy" in entry.note
 
 
 def test_unusable_eval_data_is_a_note_not_a_failure(tiny_model: Path, tmp_path: Path) -> None:
@@ -188,6 +188,7 @@ def test_unusable_eval_data_is_a_note_not_a_failure(tiny_model: Path, tmp_path: 
 
 def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) -> None:
     from labeler.recommend import recommendations
+    from labels.recommendation import Recommendation
 
     result = measured
     runs = by_tactic(result)
@@ -202,18 +203,17 @@ def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) ->
         "quality_value",
         "size_mb",
         "build_energy_wh",
-        "payback_inferences",
-        "qualifies",
     ):
-        assert key in measured
-    assert measured["quality_metric"] == "top1_agreement"
-    assert skipped == {
-        "tactic": "fp16",
-        "variant": "fp16",
-        "applies": False,
-        "qualifies": False,
-        "note": "fp16 matrix kernels are slow on CPU; GPU only",
-    }
+        assert getattr(measured, key) is not None, key
+    assert isinstance(measured.qualifies, bool)
+    assert measured.quality_metric == "top1_agreement"
+    assert skipped == Recommendation(
+        tactic="fp16",
+        variant="fp16",
+        applies=False,
+        qualifies=False,
+        note="fp16 matrix kernels are slow on CPU; GPU only",
+    )
 
 
 def test_provenance_records_which_inputs_the_reference_batch_used(

@@ -71,10 +71,7 @@ def test_unmatched_marker_is_refused() -> None:
 
 
 def test_card_block_shows_badge_grades_and_recommendation(tmp_path: Path) -> None:
-    rows = {
-        r["model_id"] + r["hardware"]: r
-        for r in fill_catalog(tmp_path / "c.duckdb").latest_labels()
-    }
+    rows = {r.model_id + r.hardware: r for r in fill_catalog(tmp_path / "c.duckdb").latest_labels()}
     block = card_block(rows[MINILM_ID + "cpu-x86-64"], "https://labels.example.org")
     assert "https://labels.example.org/badges/sentence-transformers/all-MiniLM-L6-v2.svg" in block
     assert "**Energy label: C**" in block and "estimated" in block

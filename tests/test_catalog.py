@@ -142,14 +142,14 @@ def test_latest_labels_one_row_per_model_task_hardware_newest_wins(fresh_catalog
         ]
     )
     rows = fresh_catalog.latest_labels()
-    keys = [(r["model_id"], r["task"], r["hardware"]) for r in rows]
+    keys = [(r.model_id, r.task, r.hardware) for r in rows]
     assert len(keys) == len(set(keys)) == 3
-    by_key = {(r["model_id"], r["hardware"]): r for r in rows}
-    assert by_key[("org/a", "cpu-x86-64")]["revision"] == "rev2"
-    assert by_key[("org/a", "cpu-x86-64")]["grade"] == "B"
-    assert by_key[("org/a", "gpu-h100-80gb")]["grade"] == "E"
-    assert by_key[("org/a", "cpu-x86-64")]["estimated"] is True
-    assert by_key[("org/b", "cpu-x86-64")]["source"] == "local"
+    by_key = {(r.model_id, r.hardware): r for r in rows}
+    assert by_key[("org/a", "cpu-x86-64")].revision == "rev2"
+    assert by_key[("org/a", "cpu-x86-64")].grade == "B"
+    assert by_key[("org/a", "gpu-h100-80gb")].grade == "E"
+    assert by_key[("org/a", "cpu-x86-64")].estimated is True
+    assert by_key[("org/b", "cpu-x86-64")].source == "local"
 
 
 def test_write_labels_replaces_the_same_key(fresh_catalog):

@@ -171,7 +171,7 @@ def test_an_old_single_file_catalog_is_adopted_with_its_write_ahead_log(tmp_path
     adopted = Catalog(catalog)
 
     assert {m.model_id for m in adopted.models()} == {"org/a", "org/in-wal"}
-    assert adopted.latest_labels()[0]["grade"] == "C"
+    assert adopted.latest_labels()[0].grade == "C"
     assert not Path(f"{catalog}.wal").exists()
     assert is_good_catalog_file(writer_path_for(catalog))
     con = duckdb.connect(str(catalog), read_only=True)

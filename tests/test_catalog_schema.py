@@ -145,3 +145,10 @@ def test_record_dataclasses_match_their_tables(migrated):
     ]:
         fields = [f.name for f in dataclasses.fields(record)]
         assert set(fields) <= set(_columns(migrated, table)), record.__name__
+
+
+def test_latest_label_has_the_views_columns_in_order(migrated):
+    """`Catalog.latest_labels()` builds `LatestLabel`s from the view: both must list the same."""
+    from labels.latest_label import LATEST_LABEL_COLUMNS
+
+    assert list(LATEST_LABEL_COLUMNS) == _columns(migrated, "latest_labels")

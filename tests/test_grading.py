@@ -181,13 +181,13 @@ def test_grade_catalog_writes_labels(fresh_catalog, scheme):
     )
     summary = grade_catalog(fresh_catalog, scheme)
     assert (summary.graded, summary.ungraded, summary.scheme_version) == (1, 1, "v1")
-    rows = {r["model_id"]: r for r in fresh_catalog.latest_labels()}
-    assert rows["org/model"]["grade"] == "D"
-    assert rows["org/model"]["best_grade"] == "B"
-    assert rows["org/model"]["best_variant"] == "dynamic-int8"
-    assert rows["org/broken"]["grade"] is None
-    assert rows["org/broken"]["reason"] == "failed: timeout after 5 s"
-    recs = json.loads(rows["org/model"]["recommendations_json"])
+    rows = {r.model_id: r for r in fresh_catalog.latest_labels()}
+    assert rows["org/model"].grade == "D"
+    assert rows["org/model"].best_grade == "B"
+    assert rows["org/model"].best_variant == "dynamic-int8"
+    assert rows["org/broken"].grade is None
+    assert rows["org/broken"].reason == "failed: timeout after 5 s"
+    recs = json.loads(rows["org/model"].recommendations_json)
     assert recs[0]["tactic"] == "dynamic-int8"
     grade_catalog(fresh_catalog, scheme)  # grading again replaces, never duplicates
     assert fresh_catalog.query("SELECT count(*) FROM labels").rows == [(2,)]

@@ -90,9 +90,9 @@ def test_subprocess_scan_grade_rescan_and_force(tmp_path, built_models):
 
     graded = grade_catalog(catalog)
     assert len(graded.labels) == 2
-    labels = {r["model_id"]: r for r in catalog.latest_labels()}
+    labels = {r.model_id: r for r in catalog.latest_labels()}
     assert set(labels) == {"org/tiny-bert", "org/tiny-distilbert"}
-    assert all(r["energy_wh_per_1k"] > 0 for r in labels.values())
+    assert all(r.energy_wh_per_1k > 0 for r in labels.values())
 
     again = scan(refs, catalog, _options(executor="subprocess"))
     assert (again.benchmarked, again.unchanged) == (0, 2)
@@ -132,7 +132,7 @@ def test_broken_models_are_recorded_and_the_scan_goes_on(tmp_path, built_models)
     assert failures == {"org/corrupt", "org/remote-code", "org/not-a-model"}
 
     grade_catalog(catalog)
-    reasons = {r["model_id"]: r["reason"] for r in catalog.latest_labels()}
+    reasons = {r.model_id: r.reason for r in catalog.latest_labels()}
     assert reasons["org/corrupt"].startswith("failed: load error")
     assert reasons["org/remote-code"].startswith("skipped: needs trust_remote_code")
 

@@ -206,7 +206,7 @@ def _record(catalog: Catalog, run: RunRecord) -> None:
 
 
 def _published(catalog: Catalog) -> dict:
-    return next(label for label in catalog.latest_labels() if label["scheme_version"] == "v2")
+    return next(label for label in catalog.latest_labels() if label.scheme_version == "v2")
 
 
 def test_published_grade_moves_only_when_the_interval_leaves_it(fresh_catalog: Catalog) -> None:
@@ -214,26 +214,26 @@ def test_published_grade_moves_only_when_the_interval_leaves_it(fresh_catalog: C
     _record(fresh_catalog, baseline_run([0.3, 0.32, 0.35, 0.31, 0.33], at=T0))
     grade_catalog(fresh_catalog, v2)
     first = _published(fresh_catalog)
-    assert first["grade"] == "C" and first["previous_grade"] is None
+    assert first.grade == "C" and first.previous_grade is None
 
     # re-measured: the median reads B but the interval still reaches into C -> stays C
     second_at = T0 + timedelta(days=1)
     _record(fresh_catalog, baseline_run([0.2, 0.22, 0.24, 0.23, 0.27], at=second_at))
     grade_catalog(fresh_catalog, v2)
     second = _published(fresh_catalog)
-    assert (second["grade"], second["measured_grade"]) == ("C", "B")
-    assert second["previous_grade"] is None and second["grade_changed_at"] == T0
+    assert (second.grade, second.measured_grade) == ("C", "B")
+    assert second.previous_grade is None and second.grade_changed_at == T0
 
     grade_catalog(fresh_catalog, v2)  # grading the same measurement again changes nothing
-    assert _published(fresh_catalog)["grade"] == "C"
+    assert _published(fresh_catalog).grade == "C"
 
     # re-measured: wholly inside B -> the grade moves, the page can say from what and when
     third_at = T0 + timedelta(days=2)
     _record(fresh_catalog, baseline_run([0.2, 0.21, 0.22, 0.2, 0.23], at=third_at))
     grade_catalog(fresh_catalog, v2)
     third = _published(fresh_catalog)
-    assert (third["grade"], third["previous_grade"]) == ("B", "C")
-    assert third["grade_changed_at"] == third_at
+    assert (third.grade, third.previous_grade) == ("B", "C")
+    assert third.grade_changed_at == third_at
 
     history = fresh_catalog.label_history("org/encoder", "feature-extraction", "cpu-x86-64", "v2")
     assert [(h["grade"], h["measured_grade"]) for h in history] == [
@@ -269,7 +269,7 @@ def test_site_and_badge_show_borderline_and_the_earlier_grade(
     _record(fresh_catalog, baseline_run([0.22, 0.23, 0.24, 0.26, 0.23], at=T0 + timedelta(4)))
     grade_catalog(fresh_catalog, v2)
     label = _published(fresh_catalog)
-    assert (label["grade"], label["previous_grade"], label["borderline"]) == ("B", "C", True)
+    assert (label.grade, label.previous_grade, label.borderline) == ("B", "C", True)
 
     out = tmp_path / "site"
     build_site(fresh_catalog, out, scheme=v2)
