@@ -29,6 +29,8 @@ from labeler.cli_options import (
     CatalogOpt,
     DeviceOpt,
     ExecutorOpt,
+    FixedPairsOpt,
+    MinPairsOpt,
     SchemeOpt,
     SiteOutOpt,
     SiteUrlOpt,
@@ -37,6 +39,7 @@ from labeler.cli_options import (
     TopOpt,
     WindowSecondsOpt,
     WindowsOpt,
+    protocol_overrides,
 )
 from labeler.figures import format_change
 from labeler.grading import grade_catalog
@@ -129,6 +132,8 @@ def scan(
     device: DeviceOpt = "cpu",
     tactic: TacticOpt = None,
     windows: WindowsOpt = None,
+    fixed_pairs: FixedPairsOpt = False,
+    min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
     warmup_s: Annotated[
         float | None, typer.Option("--warmup-s", min=0.0, help="Seconds of warm-up calls.")
@@ -203,16 +208,14 @@ def scan(
         max_download_gb,
         max_params=max_params,
     )
-    protocol = {
-        k: v
-        for k, v in {
-            "windows": windows,
-            "window_s": window_s,
-            "warmup_s": warmup_s,
-            "idle_s": idle_s,
-        }.items()
-        if v is not None
-    }
+    protocol = protocol_overrides(
+        windows=windows,
+        window_s=window_s,
+        warmup_s=warmup_s,
+        idle_s=idle_s,
+        fixed_pairs=fixed_pairs,
+        min_pairs=min_pairs,
+    )
     options = ScanOptions(
         device=device,
         tactics=tactic,
@@ -634,6 +637,8 @@ def schedule(
     device: DeviceOpt = "cpu",
     tactic: TacticOpt = None,
     windows: WindowsOpt = None,
+    fixed_pairs: FixedPairsOpt = False,
+    min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
     executor: ExecutorOpt = "subprocess",
     out_dir: SiteOutOpt = DEFAULT_SITE,
@@ -659,9 +664,9 @@ def schedule(
     trigger = parse_cron(cron)
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
-    protocol = {
-        k: v for k, v in {"windows": windows, "window_s": window_s}.items() if v is not None
-    }
+    protocol = protocol_overrides(
+        windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
+    )
 
     def cycle(should_stop: Callable[[], bool]) -> str:
         from labeler.site import build_site  # jinja2, as in `site`
@@ -702,6 +707,8 @@ def demo(
         bool, typer.Option("--screenshots/--no-screenshots", help="Save PNGs of the site.")
     ] = False,
     windows: WindowsOpt = None,
+    fixed_pairs: FixedPairsOpt = False,
+    min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -710,9 +717,9 @@ def demo(
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
     cat = open_catalog(catalog, create=True)
-    protocol = {
-        k: v for k, v in {"windows": windows, "window_s": window_s}.items() if v is not None
-    }
+    protocol = protocol_overrides(
+        windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
+    )
     summary = run_scan(
         discover_demo_models(Path("build/models/demo")),
         cat,

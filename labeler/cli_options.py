@@ -50,6 +50,20 @@ TacticOpt = Annotated[
 WindowsOpt = Annotated[
     int | None, typer.Option("--windows", min=1, help="Measured windows per variant.")
 ]
+FixedPairsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fixed-pairs",
+        help="Always measure --windows pairs of windows (the fixed protocol); by default a "
+        "pair loop stops once the grade or the saving is decided (docs/methodology.md).",
+    ),
+]
+MinPairsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-pairs", min=1, help="Pairs always measured before stopping early (default 2)."
+    ),
+]
 WindowSecondsOpt = Annotated[
     float | None, typer.Option("--window-s", min=0.0, help="Minimum seconds a window.")
 ]
@@ -57,3 +71,16 @@ ExecutorOpt = Annotated[
     str,
     typer.Option("--executor", help=f"Where models run: {', '.join(executor_names())}."),
 ]
+
+
+def protocol_overrides(**values: float | int | bool | None) -> dict[str, float | int | bool]:
+    """The measurement options a command was given, as `Protocol` field overrides.
+
+    `fixed_pairs=True` becomes `sequential=False`; options left unset are left out, so the
+    device's defaults apply.
+    """
+    fixed = values.pop("fixed_pairs", None)
+    overrides = {k: v for k, v in values.items() if v is not None}
+    if fixed:
+        overrides["sequential"] = False
+    return overrides

@@ -27,6 +27,7 @@ import torch
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.run_status import RunStatus
 from labels.scheme import Scheme, SchemeError
+from labels.stopping import grade_decided, saving_decided
 from labels.timestamps import utc_now
 from scanner.energy_score import (
     ENERGY_SCORE,
@@ -209,6 +210,13 @@ def benchmark_model(
             quality_minimum=gate.minimum,
             make_record=base_record,
             labelled=labelled,
+            grade_decided=(
+                functools.partial(
+                    grade_decided, scheme, energy_multiple=reference.spec.energy_multiple
+                )
+                if reference
+                else None
+            ),
         )
         baseline_outputs: torch.Tensor | None = None
         tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
@@ -275,6 +283,8 @@ class VariantBench:
     quality_minimum: float  # the scheme's quality gate
     make_record: Callable[..., RunRecord]
     labelled: LabelledEval | None = None
+    # the grade is certain from these model/reference pair ratios (labels/stopping.py)
+    grade_decided: Callable[[list[float]], bool] | None = None
 
 
 def _reference_for(
@@ -326,6 +336,14 @@ def _measure_variant(
         build_s = time.perf_counter() - build_t0
         build_reading = meter.stop()
 
+        # quality first: a variant outside the gate can stop its pairs early
+        outputs = _outputs(adapter, built, bench.quality_batch.split(batch.inferences))
+        labelled = bench.labelled
+        accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
+        quality = adapter.quality(
+            outputs if baseline_outputs is None else baseline_outputs, outputs
+        )
+        qualifies = quality.value >= bench.quality_minimum
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
         beside_reference: PairedMeasurement | None = None
@@ -338,6 +356,7 @@ def _measure_variant(
                 protocol=protocol,
                 idle_power_w=idle_power_w,
                 sync=sync,
+                decided=bench.grade_decided,
             )
             measurement = beside_reference.variant
         elif tactic.is_baseline:
@@ -359,16 +378,10 @@ def _measure_variant(
                 protocol=protocol,
                 idle_power_w=idle_power_w,
                 sync=sync,
+                decided=functools.partial(saving_decided, qualifies=qualifies),
             )
             measurement = paired.variant
-        outputs = _outputs(adapter, built, bench.quality_batch.split(batch.inferences))
-        labelled = bench.labelled
-        accuracy = _labelled_accuracy(adapter, built, labelled) if labelled else None
     peak_mem_mb = _peak_memory_mb(ctx.device)
-    if baseline_outputs is None:
-        quality = adapter.quality(outputs, outputs)
-    else:
-        quality = adapter.quality(baseline_outputs, outputs)
     quality_values = {quality.metric: quality.value, **quality.extra}
     if accuracy is not None:
         quality_values["labelled_accuracy"] = accuracy
@@ -395,7 +408,7 @@ def _measure_variant(
         quality_metric=quality.metric,
         quality_value=quality.value,
         quality_json=json.dumps(quality_values),
-        qualifies=quality.value >= bench.quality_minimum,
+        qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,
         build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
         size_mb=_state_dict_mb(built.model),

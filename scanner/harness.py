@@ -41,15 +41,27 @@ class Protocol:
     idle_s: float = 1.0
     cooldown_s: float = 0.0
     noisy_cv: float = 0.10
+    # Pair loops (a variant beside the baseline, the model beside its reference) may stop
+    # after `min_pairs` pairs once their question is decided (labels/stopping.py); `windows`
+    # is then the maximum. `sequential=False` is the fixed protocol: always `windows` pairs.
+    sequential: bool = True
+    min_pairs: int = 2
 
     def __post_init__(self) -> None:
         if self.windows < 1:
             raise ValueError(f"windows must be at least 1, got {self.windows}")
+        if self.min_pairs < 1:
+            raise ValueError(f"min_pairs must be at least 1, got {self.min_pairs}")
         for name in ("warmup_s", "window_s", "idle_s", "cooldown_s", "noisy_cv"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative, got {getattr(self, name)}")
         if self.warmup_iterations < 0 or self.window_iterations < 1:
             raise ValueError("warmup_iterations must be >= 0 and window_iterations >= 1")
+
+    @property
+    def fewest_pairs(self) -> int:
+        """Pairs a pair loop always takes: `min_pairs` when sequential, else `windows`."""
+        return min(self.min_pairs, self.windows) if self.sequential else self.windows
 
     @classmethod
     def for_device(cls, device: str, **overrides: Any) -> Protocol:
@@ -258,6 +270,10 @@ class PairedMeasurement:
     baseline: Measurement
     order: list[str]  # "baseline" | "variant", in the order the windows were measured
 
+    @property
+    def pairs(self) -> int:
+        return len(self.variant.windows)
+
     def _ratios(self, value: Callable[[Window], float]) -> list[float]:
         """Variant / baseline of `value` for each pair whose baseline value is positive."""
         return [
@@ -296,9 +312,12 @@ def run_paired_windows(
     sync: Callable[[], None] = lambda: None,
     clock: Callable[[], float] = time.perf_counter,
     baseline_protocol: Protocol | None = None,
+    decided: Callable[[list[float]], bool] | None = None,
 ) -> PairedMeasurement:
-    """Warm up both, then `protocol.windows` pairs in ABBA order (cancels a linear drift).
+    """Warm up both, then up to `protocol.windows` pairs in ABBA order (cancels a linear
+    drift), stopping early once `decided(ratios)` holds after `protocol.fewest_pairs`.
 
+    `ratios` are variant / baseline energy per inference, one per pair measured so far.
     `baseline_protocol` (window length, minimum calls) applies to the baseline role's
     warm-up and windows; by default the same as the variant's. This is the one pair loop:
     variants beside the baseline, and (scheme v2) the baseline beside the reference model.
@@ -328,6 +347,9 @@ def run_paired_windows(
             windows[role].append(window)
             latencies[role].extend(lat)
             order.append(role)
+        ratios = energy_ratios(windows["variant"], windows["baseline"])
+        if decided and index + 1 >= protocol.fewest_pairs and decided(ratios):
+            break
     return PairedMeasurement(
         variant=Measurement(
             windows["variant"], idle_power_w, latencies["variant"], protocol.noisy_cv
@@ -337,6 +359,15 @@ def run_paired_windows(
         ),
         order=order,
     )
+
+
+def energy_ratios(variant: list[Window], baseline: list[Window]) -> list[float]:
+    """Variant / baseline energy per inference of each pair whose baseline used energy."""
+    return [
+        v.energy_wh_per_1k / b.energy_wh_per_1k
+        for v, b in zip(variant, baseline, strict=True)
+        if b.energy_wh_per_1k > 0
+    ]
 
 
 def repeat_until(

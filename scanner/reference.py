@@ -21,7 +21,13 @@ import torch
 
 from labels.records import WindowRecord
 from labels.scheme import ReferenceModel
-from scanner.harness import PairedMeasurement, Protocol, Window, run_paired_windows
+from scanner.harness import (
+    PairedMeasurement,
+    Protocol,
+    Window,
+    energy_ratios,
+    run_paired_windows,
+)
 from scanner.meters.base import EnergyMeter
 from scanner.tasks.base import Batch, TaskAdapter
 
@@ -69,9 +75,11 @@ def measure_beside_reference(
     protocol: Protocol,
     idle_power_w: float,
     sync: Callable[[], None] = lambda: None,
+    decided: Callable[[list[float]], bool] | None = None,
 ) -> PairedMeasurement:
     """The model's windows interleaved (ABBA) with the reference's: `variant` is the model,
     `baseline` the reference, so `energy_ratio` is the median of E_model / E_reference.
+    `decided` (the grade is certain: labels/stopping.py) may end the pairs early.
 
     The reference's windows keep the model's minimum duration but need only one call each
     (and one warm-up call): a reference slower than the model then costs one call per
@@ -89,17 +97,14 @@ def measure_beside_reference(
             idle_power_w=idle_power_w,
             sync=sync,
             baseline_protocol=reference_protocol,
+            decided=decided,
         )
 
 
 def pair_ratios(paired: PairedMeasurement) -> list[float]:
     """E_model / E_reference per pair, in the order measured (pairs with no reference
     energy are left out)."""
-    return [
-        m.energy_wh_per_1k / r.energy_wh_per_1k
-        for m, r in zip(paired.variant.windows, paired.baseline.windows, strict=True)
-        if r.energy_wh_per_1k > 0
-    ]
+    return energy_ratios(paired.variant.windows, paired.baseline.windows)
 
 
 def reference_run_fields(spec: ReferenceModel, paired: PairedMeasurement) -> dict[str, Any]:
