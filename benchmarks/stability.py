@@ -45,14 +45,9 @@ TARGETS = {"eei_cv": "<= 0.03", "grades_equal": "true for every model", "scan_ti
 
 
 def model_path(model_id: str, models_dir: Path) -> Path:
-    from scanner.discovery.demo import build_synthetic_model, minilm_path
+    from scanner.discovery.demo import demo_model_path
 
-    if not model_id.startswith("synthetic/"):
-        return minilm_path()
-    path = models_dir / model_id
-    if not (path / "config.json").is_file():
-        build_synthetic_model(model_id, path)
-    return path
+    return demo_model_path(model_id, models_dir)
 
 
 def measure_once(model_id: str, path: Path) -> dict[str, Any]:

