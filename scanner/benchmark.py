@@ -12,6 +12,7 @@ import functools
 import gc
 import io
 import json
+import os
 import sys
 import time
 import traceback
@@ -174,6 +175,8 @@ def benchmark_model(
         "protocol": asdict(protocol),
         "workload": workload,
         "hardware": asdict(hardware),
+        # the host's 1-minute load average: a loaded host moves the EEI too (stability.json)
+        "host_load_1m": {"start": _load_1m()},
     }
     if job.protocol_name == ENERGY_SCORE:
         provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
@@ -260,11 +263,20 @@ def benchmark_model(
         meter.close()
 
     provenance["not_applicable"] = not_applicable
+    provenance["host_load_1m"]["end"] = _load_1m()
     finished = [
         RunResult(_with(r.run, provenance_json=json.dumps(provenance, default=str)), r.windows)
         for r in results
     ]
     return ModelBenchmark(finished, params, not_applicable)
+
+
+def _load_1m() -> float | None:
+    """The host's 1-minute load average, or None where the OS does not report one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,13 @@ def test_recommendations_carry_the_measured_figures(measured: ModelBenchmark) ->
     )
 
 
+def test_provenance_records_the_host_load_before_and_after(measured: ModelBenchmark) -> None:
+    """A loaded host moves the EEI (stability.json), so every run says how loaded it was."""
+    load = json.loads(by_tactic(measured)["baseline"].provenance_json)["host_load_1m"]
+    assert set(load) == {"start", "end"}
+    assert all(isinstance(v, float) and v >= 0 for v in load.values())
+
+
 def test_provenance_records_which_inputs_the_reference_batch_used(
     measured: ModelBenchmark, tiny_model: Path, tmp_path: Path
 ):
