@@ -557,7 +557,7 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
     out_dir, site_url = state.out_dir, state.site_url
     model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
     sections = []
-    badged: set[str] = set()
+    badged: dict[str, tuple[str, str, str]] = {}  # hardware -> its badge files' texts
     for label in model_labels:
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
@@ -582,9 +582,10 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
             }
         )
         if label.hardware not in badged:
-            badged.add(label.hardware)
-            _write_badge(write, out_dir, model_id, label, label.hardware)
-    _write_badge(write, out_dir, model_id, model_labels[0], None)
+            badged[label.hardware] = _badge_texts(model_id, label)
+            _write_badge(write, out_dir, model_id, badged[label.hardware], label.hardware)
+    # the model's own badge is its first label's, already built for that label's hardware
+    _write_badge(write, out_dir, model_id, badged[model_labels[0].hardware], None)
     model = details.models.get((model_id, model_labels[0].revision))
     html_text = state.env.get_template("model.html.j2").render(
         **state.common,
@@ -782,23 +783,15 @@ def _threshold_rows(scheme: Scheme) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_badge(
-    write: Callable[[Path, str], int],
-    out_dir: Path,
-    model_id: str,
-    label: LatestLabel,
-    hardware: str | None,
-) -> None:
-    stem = out_dir / "badges" / badge_stem(model_id, hardware)
+def _badge_texts(model_id: str, label: LatestLabel) -> tuple[str, str, str]:
+    """The badge SVG, its shields.io endpoint JSON and its recommendations JSON."""
     estimated = bool(label.estimated)
-    write(stem.with_name(stem.name + ".svg"), badge_svg(label.grade, estimated=estimated))
     endpoint = shields_endpoint(
         label.grade,
         estimated=estimated,
         best_grade=label.best_grade,
         borderline=bool(label.borderline),
     )
-    write(stem.with_name(stem.name + ".json"), str(script_json(endpoint)) + "\n")
     details = {
         "model_id": model_id,
         "task": label.task,
@@ -819,4 +812,21 @@ def _write_badge(
         "top_recommendation": _as_dict(top_recommendation(label)),
         "recommendations": [r.to_dict() for r in label.recommendations],
     }
-    write(stem.with_name(stem.name + ".recommendations.json"), str(script_json(details)) + "\n")
+    return (
+        badge_svg(label.grade, estimated=estimated),
+        str(script_json(endpoint)) + "\n",
+        str(script_json(details)) + "\n",
+    )
+
+
+def _write_badge(
+    write: Callable[[Path, str], int],
+    out_dir: Path,
+    model_id: str,
+    texts: tuple[str, str, str],
+    hardware: str | None,
+) -> None:
+    """The three badge files of one hardware profile (None: the model's own badge)."""
+    stem = out_dir / "badges" / badge_stem(model_id, hardware)
+    for suffix, text in zip((".svg", ".json", ".recommendations.json"), texts, strict=True):
+        write(stem.with_name(stem.name + suffix), text)

@@ -8,7 +8,7 @@ one plain-data form, for JSON and templates.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -58,7 +58,7 @@ class LatestLabel:
         return recommendations_from_json(self.recommendations_json)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in LATEST_LABEL_COLUMNS}
 
 
 LATEST_LABEL_COLUMNS = tuple(f.name for f in fields(LatestLabel))

@@ -10,7 +10,7 @@ too: missing fields take their defaults and unknown ones are ignored.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -53,10 +53,15 @@ class Recommendation:
         return self.applies and self.qualifies and self.saving_measurable
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON object; shallow (no `dataclasses.asdict` deep copy: the site writes one
+        per variant of every model, and the deep copy was a sixth of a 10k-model build)."""
+        values = {name: getattr(self, name) for name in _FIELD_NAMES}
+        values["quality_extra"] = dict(self.quality_extra)
+        return values
 
 
-_FIELDS = {f.name for f in fields(Recommendation)}
+_FIELD_NAMES = tuple(f.name for f in fields(Recommendation))
+_FIELDS = set(_FIELD_NAMES)
 
 
 def recommendation_from_dict(values: dict[str, Any]) -> Recommendation:
