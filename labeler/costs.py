@@ -197,7 +197,7 @@ def payback(
 
 
 def format_money(value: float | None, currency: str) -> str:
-    """A money figure with enough digits to read a fraction of a cent: '0.0123 USD'."""
+    """Money with 2 decimals from 1 up, else 4 significant digits: '1.23 USD', '0.01234 USD'."""
     if value is None:
         return "n/a"
     if value == 0:
