@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 DEFAULT_BATCH_SIZES = (1, 8, 32, 64)
+NEAR_LEAST = 0.02  # energies within 2 % of the sweep's least count as the least
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class BatchPoint:
 
 @dataclass(frozen=True)
 class BatchingAdvice:
-    """The batch size that uses the least energy per inference, against batch 1."""
+    """The batch size to serve at (least energy per inference, smallest on a near-tie),
+    against batch 1."""
 
     batch_size: int
     energy_change: float  # relative to batch 1, -0.4 = 40 % less energy per inference
@@ -76,7 +78,8 @@ def batch_sweep_from_json(text: str | None) -> list[BatchPoint]:
 
 
 def batching_advice(points: list[BatchPoint]) -> BatchingAdvice | None:
-    """The measured size with the least energy per inference, if it beats batch 1.
+    """The smallest measured size within 2 % of the least energy per inference, if it
+    beats batch 1.
 
     None without a measured batch 1 (nothing to compare with) or when no larger size used
     less energy per inference.
@@ -89,7 +92,14 @@ def batching_advice(points: list[BatchPoint]) -> BatchingAdvice | None:
     single = next((p for p in measured if p.batch_size == 1), None)
     if single is None or not single.energy_wh_per_1k:
         return None
-    best = min(measured, key=lambda p: (p.energy_wh_per_1k, p.batch_size))
+    least = min(p.energy_wh_per_1k for p in measured if p.energy_wh_per_1k is not None)
+    # the smallest size within NEAR_LEAST of the least energy: sizes are measured one after
+    # the other, not paired, so closer figures are not told apart, and a smaller batch
+    # makes each request wait less
+    best = min(
+        (p for p in measured if (p.energy_wh_per_1k or 0.0) <= least * (1.0 + NEAR_LEAST)),
+        key=lambda p: p.batch_size,
+    )
     if best.batch_size == 1 or best.energy_wh_per_1k >= single.energy_wh_per_1k:
         return None
     return BatchingAdvice(

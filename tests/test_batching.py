@@ -143,6 +143,22 @@ def test_advice_is_the_least_energy_per_inference_against_batch_1() -> None:
     assert SWEEP[2].inferences_per_s == pytest.approx(640.0)  # 32 in 50 ms
 
 
+def test_on_a_near_tie_the_smaller_batch_is_advised() -> None:
+    # 64 uses the least, but 8 is within 2 % of it and keeps requests waiting less
+    sweep = [
+        SWEEP[0],
+        dataclasses.replace(SWEEP[1], energy_wh_per_1k=0.203),
+        dataclasses.replace(SWEEP[2], energy_wh_per_1k=0.201),
+        dataclasses.replace(SWEEP[3], energy_wh_per_1k=0.2),
+    ]
+    advice = batching_advice(sweep)
+    assert advice is not None and advice.batch_size == 8
+    assert advice.energy_change == pytest.approx(-0.797)
+    assert advice.latency_added_ms == pytest.approx(10.0)
+    # a 1 % saving is within the tie: batch 1 stays, so no advice
+    assert batching_advice([SWEEP[0], dataclasses.replace(SWEEP[1], energy_wh_per_1k=0.99)]) is None
+
+
 def test_no_advice_without_batch_1_or_without_a_saving() -> None:
     assert batching_advice(SWEEP[1:]) is None
     assert batching_advice([SWEEP[0], dataclasses.replace(SWEEP[1], energy_wh_per_1k=1.2)]) is None
