@@ -267,3 +267,23 @@ def test_model_page_shows_cost_payback_and_the_sweep(
     assert rebuilt.rendered_models == rebuilt.models
     page = (tmp_path / "site" / "models" / f"{model_slug(MINILM_ID)}.html").read_text("utf-8")
     assert "0.1545 USD per 1 million inferences" in page
+
+
+def test_a_scan_with_batch_sizes_writes_the_sweep_into_the_catalog(tmp_path: Path) -> None:
+    from scanner.discovery.local import discover_local_models
+    from scanner.scan import ScanOptions, scan
+    from tests.tiny_models import FAST_PROTOCOL, TINY_BERT, build_tiny_model, copy_model
+
+    built = build_tiny_model(TINY_BERT, tmp_path / "built")
+    copy_model(built, tmp_path / "models" / "org" / "tiny-bert")
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    options = ScanOptions(
+        tactics=["baseline"],
+        protocol=dict(FAST_PROTOCOL),
+        executor="inprocess",
+        batch_sizes=[1, 2],
+    )
+    summary = scan(discover_local_models(tmp_path / "models"), catalog, options)
+    assert summary.ok, summary.failures
+    [baseline] = catalog.latest_runs("org/tiny-bert")
+    assert [p.batch_size for p in batch_sweep_from_json(baseline.batch_sweep_json)] == [1, 2]
