@@ -38,7 +38,7 @@ HARDWARE_ENV = "LABELER_HARDWARE_PRICE_PER_HOUR"
 CURRENCY_ENV = "LABELER_CURRENCY"
 
 # Defaults, in US dollars, with where they come from (read 2026-12-03):
-# - electricity: US average retail price to the commercial sector, about 12.7 ¢/kWh in 2024
+# - electricity: US average retail price to the commercial sector, about 13 ¢/kWh in 2023-2024
 #   (U.S. EIA, Electric Power Monthly, Table 5.6.B "Average Price of Electricity to
 #   Ultimate Customers by End-Use Sector"), rounded to 0.13 USD/kWh;
 # - a CPU machine: an AWS EC2 c7i.large (2 vCPU, 4 GiB, Linux, us-east-1) on demand,
