@@ -2,9 +2,13 @@
 
 Writes build/bench/tactics.json (or `--out`) with, for each tactic: energy_change,
 latency_change, quality (metric name, value and extras), build_s, build_energy_wh,
-payback_inferences, qualifies, size_mb, energy_method, and for tactics that do not apply
-or fail, the reason. Prints the same as a table, and whether the measurements agree with
-the research (dynamic int8 strongest on CPU; local masked pruning without gain).
+payback_inferences, qualifies, saving_measurable, size_mb, energy_method, the money
+figures `cost_per_million` and `payback_money` (labeler.costs, at the default prices or
+`--electricity-price-per-kwh` / `--hardware-price-per-hour` and their environment
+variables), and for tactics that do not apply or fail, the reason. `--batch-sizes 1,8,32,64`
+adds the baseline's batching sweep and the batching advice. Prints the same as a table,
+and whether the measurements agree with the research (dynamic int8 strongest on CPU; local
+masked pruning without gain).
 
   .venv/bin/python benchmarks/tactics.py                      # CPU, MiniLM, all CPU tactics
   .venv/bin/python benchmarks/tactics.py --device cuda --out benchmarks/results/tactics_gpu.json
@@ -29,7 +33,16 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labeler.recommend import recommendations  # noqa: E402
+from labeler.costs import (  # noqa: E402
+    PriceError,
+    Prices,
+    VariantMoney,
+    baseline_cost_per_million,
+    resolve_prices,
+    variant_money,
+)
+from labeler.recommend import batching_summary, recommendations  # noqa: E402
+from labels.batching import parse_batch_sizes  # noqa: E402
 from labels.recommendation import Recommendation  # noqa: E402
 from labels.scheme import load_scheme  # noqa: E402
 
@@ -55,7 +68,21 @@ def main(argv: list[str] | None = None) -> int:
         "models on CUDA); `tiny` needs no MiniLM, as on a GPU machine it is not carried to",
     )
     parser.add_argument("--no-tiny", action="store_true", help="same as --models minilm")
+    parser.add_argument(
+        "--batch-sizes", default=None, help="also sweep the baseline's batch size, e.g. 1,8,32,64"
+    )
+    parser.add_argument("--electricity-price-per-kwh", default=None, help="price per kWh")
+    parser.add_argument("--hardware-price-per-hour", default=None, help="machine price per hour")
+    parser.add_argument("--currency", default=None, help="currency label of the prices")
     args = parser.parse_args(argv)
+    try:
+        prices = resolve_prices(
+            args.electricity_price_per_kwh, args.hardware_price_per_hour, args.currency
+        )
+        batch_sizes = parse_batch_sizes(args.batch_sizes) if args.batch_sizes else []
+    except (PriceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     import torch
 
@@ -86,7 +113,18 @@ def main(argv: list[str] | None = None) -> int:
                     (model_id, task, build_synthetic_model(model_id, Path(tmp) / model_id))
                 )
         reports = [
-            measure_model(model_id, task, path, args.device, tactics, protocol, scheme, hardware)
+            measure_model(
+                model_id,
+                task,
+                path,
+                args.device,
+                tactics,
+                protocol,
+                scheme,
+                hardware,
+                prices=prices,
+                batch_sizes=batch_sizes,
+            )
             for model_id, task, path in models
         ]
     document = {
@@ -95,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "hardware": dataclasses.asdict(hardware),
         "software": software_versions(),
         "protocol": {k: v for k, v in protocol.items() if v is not None},
+        "prices": dataclasses.asdict(prices),
         "note": "figures from a shared machine: other processes may add noise; see energy_cv",
         "models": reports,
     }
@@ -115,8 +154,12 @@ def measure_model(
     protocol: dict[str, Any],
     scheme: Any,
     hardware: Any,
+    *,
+    prices: Prices | None = None,
+    batch_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
     """Benchmark one model; anything that goes wrong becomes a row with its reason."""
+    prices = prices or Prices()
     from scanner.benchmark import BenchmarkJob, benchmark_model
 
     job = BenchmarkJob(
@@ -130,6 +173,7 @@ def measure_model(
         scheme_version=scheme.version,
         hardware=dataclasses.asdict(hardware),
         protocol={k: v for k, v in protocol.items() if v is not None},
+        batch_sizes=list(batch_sizes or []),
     )
     started = time.perf_counter()
     try:
@@ -158,15 +202,26 @@ def measure_model(
         "energy_cv": baseline.energy_cv,
         "size_mb": baseline.size_mb,
         "energy_method": baseline.energy_method,
+        "cost_per_million": baseline_cost_per_million(baseline, prices),
     }
+    sweep = batching_summary([baseline])
+    if sweep is not None:
+        report["batching"] = {
+            "points": [dataclasses.asdict(p) for p in sweep.points],
+            "advice": dataclasses.asdict(sweep.advice) if sweep.advice else None,
+            "sentence": sweep.sentence,
+        }
     variants = [r for name, r in runs.items() if name != "baseline"]
     entries = recommendations(baseline, variants, result.not_applicable, lambda _energy: None)
-    report["tactics"] = [_row(entry, runs.get(entry.tactic)) for entry in entries]
+    report["tactics"] = [
+        _row(entry, runs.get(entry.tactic), variant_money(entry, baseline, prices))
+        for entry in entries
+    ]
     report["findings"] = findings(report["tactics"], device)
     return report
 
 
-def _row(entry: Recommendation, run: Any) -> dict[str, Any]:
+def _row(entry: Recommendation, run: Any, money: VariantMoney) -> dict[str, Any]:
     if not entry.applies or run is None or run.status != "ok":
         return {
             "tactic": entry.tactic,
@@ -190,6 +245,18 @@ def _row(entry: Recommendation, run: Any) -> dict[str, Any]:
         "build_s": entry.build_s,
         "build_energy_wh": entry.build_energy_wh,
         "payback_inferences": entry.payback_inferences,
+        "cost_per_million": money.cost_per_million,
+        "cost_change": money.cost_change,
+        "payback_money": (
+            {
+                "currency": money.currency,
+                "build_cost": money.payback.build_cost,
+                "saving_per_million": money.payback.saving_per_million,
+                "inferences": money.payback.inferences,
+            }
+            if money.payback
+            else None
+        ),
         "size_mb": entry.size_mb,
         "energy_cv": run.energy_cv,
         "noisy": bool(run.noisy),
@@ -236,7 +303,7 @@ def print_table(report: dict[str, Any]) -> None:
     )
     header = (
         f"  {'tactic':<26}{'energy':>9}{'latency':>9}  {'quality':<30}{'build s':>8}"
-        f"{'payback':>10}{'size MB':>8}  {'ok':<3} {'real':<4} method"
+        f"{'payback':>10}{'per 1M':>10}{'size MB':>8}  {'ok':<3} {'real':<4} method"
     )
     print(header)
     print("  " + "-" * (len(header) - 2))
@@ -252,10 +319,13 @@ def print_table(report: dict[str, Any]) -> None:
         print(
             f"  {row['tactic']:<26}{_pct(row['energy_change']):>9}{_pct(row['latency_change']):>9}"
             f"  {shown:<30}{row['build_s'] or 0:>8.2f}"
-            f"{'never' if payback is None else payback:>10}{row['size_mb'] or 0:>8.1f}"
+            f"{'never' if payback is None else payback:>10}"
+            f"{_money(row['cost_per_million']):>10}{row['size_mb'] or 0:>8.1f}"
             f"  {'yes' if row['qualifies'] else 'no':<3}"
             f" {'yes' if row['saving_measurable'] else 'no':<4} {row['energy_method']}"
         )
+    if report.get("batching"):
+        print(f"  batching: {report['batching']['sentence'] or 'no size beat batch 1'}")
     found = report.get("findings", {})
     print(f"  strongest qualifying tactic: {found.get('strongest_qualifying_tactic')}")
     if "agrees_dynamic_int8_strongest" in found:
@@ -265,6 +335,10 @@ def print_table(report: dict[str, Any]) -> None:
             "local pruning without gain -> "
             f"{'agrees' if found['agrees_local_pruning_no_gain'] else 'differs'}"
         )
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _pct(value: float | None) -> str:

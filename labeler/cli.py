@@ -27,9 +27,12 @@ from labeler.badges import badge_snippets, badge_svg, shields_endpoint
 from labeler.card import card_block, push_card, update_card
 from labeler.cli_options import (
     CatalogOpt,
+    CurrencyOpt,
     DeviceOpt,
+    ElectricityPriceOpt,
     ExecutorOpt,
     FixedPairsOpt,
+    HardwarePriceOpt,
     MinPairsOpt,
     SchemeOpt,
     SiteOutOpt,
@@ -41,9 +44,17 @@ from labeler.cli_options import (
     WindowsOpt,
     protocol_overrides,
 )
+from labeler.costs import (
+    Prices,
+    baseline_cost_per_million,
+    format_money,
+    resolve_prices,
+    variant_money,
+)
 from labeler.figures import format_change
 from labeler.grading import grade_catalog
-from labeler.recommend import headline
+from labeler.recommend import PRIORITIES, batching_sentence, headline, order_by_priority
+from labels.batching import batch_sweep_from_json, batching_advice, parse_batch_sizes
 from labels.catalog import (
     Catalog,
     catalog_exists,
@@ -181,6 +192,15 @@ def scan(
             "protocol: batch 1, 1,000 queries, fp32, 10 new tokens; shown apart, not graded).",
         ),
     ] = "scheme",
+    batch_sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--batch-sizes",
+            help="Also measure the baseline at these batch sizes, e.g. 1,8,32,64 (the "
+            "batching tactic: energy per inference and latency per request at each size; "
+            "the graded workload stays fixed).",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
@@ -191,6 +211,7 @@ def scan(
     if sort not in ("downloads", "likes"):
         raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
     eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
+    sizes = _batch_sizes(batch_sizes, protocol_name)
     # A bad, damaged or newer catalog fails before any download too; a new one is created
     # only once discovery has found something to scan.
     catalog_path = catalog or default_catalog_path()
@@ -230,6 +251,7 @@ def scan(
         max_params=max_params,
         eval_data=eval_data_path,
         protocol_name=protocol_name,
+        batch_sizes=sizes,
     )
     summary = run_scan(refs, existing or open_catalog(catalog, create=True), options)
     if not summary.ok:
@@ -259,6 +281,18 @@ def _check_scan_options(
                 f"scheme {loaded.version} has no reference energy for hardware {profile}: "
                 "use a scheme with reference models (--scheme v2)"
             )
+
+
+def _batch_sizes(text: str | None, protocol_name: str) -> list[int]:
+    """`--batch-sizes` parsed; bad sizes, or a sweep with the energy-score protocol, exit 2."""
+    if text is None:
+        return []
+    if protocol_name == ENERGY_SCORE:
+        raise UsageError("--batch-sizes goes with the scheme protocol (energy-score is batch 1)")
+    try:
+        return parse_batch_sizes(text)
+    except ValueError as exc:
+        raise UsageError(f"--batch-sizes: {exc}") from None
 
 
 def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
@@ -407,6 +441,7 @@ def build_site_with_progress(
     scheme: str = DEFAULT_SCHEME_VERSION,
     site_url: str | None = None,
     full: bool = False,
+    prices: Prices | None = None,
 ) -> Any:
     """Build the site (incrementally unless `full`) with a progress bar over model pages."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -434,6 +469,7 @@ def build_site_with_progress(
             site_url=site_url,
             full=full,
             progress=on_progress,
+            prices=prices,
         )
 
 
@@ -459,11 +495,20 @@ def site(
             "(by default only pages whose inputs changed are rendered).",
         ),
     ] = False,
+    electricity_price: ElectricityPriceOpt = None,
+    hardware_price: HardwarePriceOpt = None,
+    currency: CurrencyOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Render the label website, badges and data downloads (only what changed)."""
+    prices = resolve_prices(electricity_price, hardware_price, currency)
     summary = build_site_with_progress(
-        open_catalog(catalog, read_only=True), out_dir, scheme=scheme, site_url=site_url, full=full
+        open_catalog(catalog, read_only=True),
+        out_dir,
+        scheme=scheme,
+        site_url=site_url,
+        full=full,
+        prices=prices,
     )
     out.print(_site_line(summary), markup=False)
 
@@ -534,11 +579,55 @@ def card(
 def recommend(
     model_id: Annotated[str, typer.Argument(help="Model id.")],
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    priority: Annotated[
+        str,
+        typer.Option(
+            "--priority",
+            help="What to order by first: energy, latency, quality or cost (money), ties "
+            "broken by the others (docs/tactics.md).",
+        ),
+    ] = "energy",
+    electricity_price: ElectricityPriceOpt = None,
+    hardware_price: HardwarePriceOpt = None,
+    currency: CurrencyOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Show the tactics that would make a model cheaper to run, with measured figures."""
-    label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
+    if priority not in PRIORITIES:
+        raise UsageError(f"--priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
+    prices = resolve_prices(electricity_price, hardware_price, currency)
+    opened = open_catalog(catalog, read_only=True)
+    label = find_label(opened, model_id, hardware)
+    baseline = next(
+        (
+            r
+            for r in opened.latest_runs(model_id, label.revision, label.task, label.hardware)
+            if r.variant == "baseline"
+        ),
+        None,
+    )
+    money = {
+        rec.variant: variant_money(rec, baseline, prices)
+        for rec in label.recommendations
+        if baseline is not None and rec.applies
+    }
+    ordered = order_by_priority(
+        label.recommendations,
+        priority,
+        lambda rec: money[rec.variant].cost_change if rec.variant in money else None,
+    )
     out.print(f"{model_id} on {label.hardware} ({label.task}): {headline(label)}", markup=False)
+    if baseline is not None:
+        base_cost = baseline_cost_per_million(baseline, prices)
+        out.print(
+            f"baseline: {format_money(base_cost, prices.currency)} per 1M inferences "
+            f"(electricity {prices.electricity_price_per_kwh:g} {prices.currency}/kWh, machine "
+            f"{prices.hardware_price_for(label.hardware):g} {prices.currency}/h)",
+            markup=False,
+        )
+        advice = batching_advice(batch_sweep_from_json(baseline.batch_sweep_json))
+        if advice is not None:
+            out.print(f"batching: {batching_sentence(advice)}", markup=False)
     table = Table(
         "tactic",
         "energy",
@@ -547,13 +636,18 @@ def recommend(
         "size MB",
         "build s",
         "payback",
+        f"{prices.currency}/1M",
+        "build cost",
+        "money payback",
         "qualifies",
         "note",
     )
-    for rec in label.recommendations:
+    for rec in ordered:
         if not rec.applies:
-            table.add_row(rec.tactic, "", "", "", "", "", "", "n/a", rec.note)
+            table.add_row(rec.tactic, "", "", "", "", "", "", "", "", "", "n/a", rec.note)
             continue
+        cash = money.get(rec.variant)
+        paid = cash.payback if cash else None
         table.add_row(
             rec.tactic,
             _pct(rec.energy_change),
@@ -562,6 +656,9 @@ def recommend(
             f"{rec.size_mb or 0:.1f}",
             f"{rec.build_s or 0:.1f}",
             str(rec.payback_inferences if rec.payback_inferences is not None else "never"),
+            format_money(cash.cost_per_million if cash else None, prices.currency),
+            format_money(paid.build_cost if paid else None, prices.currency),
+            "n/a" if paid is None else "never" if paid.inferences is None else f"{paid.inferences}",
             "yes" if rec.qualifies else "no",
             rec.note,
         )

@@ -84,3 +84,33 @@ def protocol_overrides(**values: float | int | bool | None) -> dict[str, float |
     if fixed:
         overrides["sequential"] = False
     return overrides
+
+
+# Prices are read as text and checked by labeler.costs, so a bad value (an option or its
+# environment variable) is one line and exit 2, never click's boxed usage error.
+ElectricityPriceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--electricity-price-per-kwh",
+        help="Electricity price per kWh for money figures "
+        "[default: $LABELER_ELECTRICITY_PRICE_PER_KWH or 0.13, the US commercial average].",
+        show_default=False,
+    ),
+]
+HardwarePriceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hardware-price-per-hour",
+        help="Machine price per hour for money figures [default: "
+        "$LABELER_HARDWARE_PRICE_PER_HOUR, or 0.09 for a CPU profile, 3.00 for a GPU one].",
+        show_default=False,
+    ),
+]
+CurrencyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--currency",
+        help="Currency label of the prices [default: $LABELER_CURRENCY or USD].",
+        show_default=False,
+    ),
+]

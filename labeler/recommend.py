@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from labeler.figures import achievable_sentence
+from labeler.figures import achievable_sentence, format_change
+from labels.batching import BatchingAdvice, BatchPoint, batch_sweep_from_json, batching_advice
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
 from labels.records import RunRecord
@@ -179,3 +181,83 @@ def headline(label: LatestLabel) -> str:
         label.quality_retained,
         (label.quality_metric or "quality").replace("_", " "),
     )
+
+
+# -- priorities ---------------------------------------------------------------------------
+
+PRIORITIES = ("energy", "latency", "quality", "cost")
+# Figures closer than this count as tied, so the next priority decides: the harness cannot
+# tell a 0.4 % energy difference from drift, and a reader would not choose on it.
+_TIE_CHANGE = 0.01  # one percentage point of energy, latency or running cost
+_TIE_QUALITY = 0.001
+
+
+def order_by_priority(
+    entries: list[Recommendation],
+    priority: str,
+    cost_change: Callable[[Recommendation], float | None] = lambda _rec: None,
+) -> list[Recommendation]:
+    """The recommendations in the order the study's decision tree reads them for `priority`.
+
+    The tree first keeps what an engineer may deploy, then asks what matters most: tactics
+    that qualify and measurably save energy come first, then the others that were measured,
+    then failed and inapplicable ones (their order kept). Within a group the `priority`
+    figure decides (energy saved, latency saved, quality kept, or money saved; `cost_change`
+    gives a recommendation's relative running-cost change), and ties, within one percentage
+    point, are broken by the other figures in the order energy, latency, quality, cost.
+    """
+    if priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {priority!r} (known: {', '.join(PRIORITIES)})")
+    order = [priority, *(p for p in PRIORITIES if p != priority)]
+
+    def figure(rec: Recommendation, name: str) -> float:
+        if name == "energy":
+            value = rec.energy_change
+            return math.inf if value is None else round(value / _TIE_CHANGE)
+        if name == "latency":
+            value = rec.latency_change
+            return math.inf if value is None else round(value / _TIE_CHANGE)
+        if name == "quality":  # higher kept quality first
+            value = rec.quality_value
+            return math.inf if value is None else -round(value / _TIE_QUALITY)
+        value = cost_change(rec)
+        return math.inf if value is None else round(value / _TIE_CHANGE)
+
+    def group(rec: Recommendation) -> int:
+        if not rec.applies or rec.note.startswith("failed:"):
+            return 3
+        if rec.counts:
+            return 0
+        return 1 if rec.qualifies else 2
+
+    measured = [r for r in entries if group(r) < 3]
+    rest = [r for r in entries if group(r) == 3]
+    measured.sort(key=lambda r: (group(r), *(figure(r, name) for name in order)))
+    return measured + rest
+
+
+def batching_sentence(advice: BatchingAdvice) -> str:
+    """'serve at batch 32: −41 % energy per inference, +12.3 ms per request'."""
+    return (
+        f"serve at batch {advice.batch_size}: {format_change(advice.energy_change)} energy per "
+        f"inference, {advice.latency_added_ms:+.1f} ms per request"
+    )
+
+
+@dataclass(frozen=True)
+class BatchingSummary:
+    """A label's batching sweep (from its baseline run) and the advice it gives, if any."""
+
+    points: list[BatchPoint]
+    advice: BatchingAdvice | None
+
+    @property
+    def sentence(self) -> str | None:
+        return batching_sentence(self.advice) if self.advice else None
+
+
+def batching_summary(runs: list[RunRecord]) -> BatchingSummary | None:
+    """The sweep stored on the label's baseline run; None when none was measured."""
+    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    points = batch_sweep_from_json(baseline.batch_sweep_json) if baseline else []
+    return BatchingSummary(points, batching_advice(points)) if points else None

@@ -38,7 +38,9 @@ from labeler.badges import (
     shields_endpoint,
 )
 from labeler.card import QUALITY_WORDS, achievable_text, top_recommendation
+from labeler.costs import Prices, format_money, label_money, resolve_prices
 from labeler.figures import format_change, format_energy, format_percent
+from labeler.recommend import batching_summary
 from labeler.site_inputs import (
     ChartRun,
     ModelDetails,
@@ -80,6 +82,8 @@ _RENDER_CODE = (
     "site_provenance.py",
     "badges.py",
     "card.py",
+    "costs.py",
+    "recommend.py",
     "slugs.py",
 )
 # A chart with more points than this shows an even sample; its Pareto front uses them all.
@@ -144,6 +148,7 @@ def _environment(sources_hash: str = "") -> jinja2.Environment:
         grade_colour=grade_colour,
         grade_text=grade_text_colour,
         task_file=task_page_name,
+        money=format_money,
     )
     env.globals.update(
         grades=GRADES,
@@ -417,12 +422,14 @@ def build_site(
     full: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    prices: Prices | None = None,
 ) -> SiteSummary:
     """Render the site into `out_dir`, re-rendering only what changed since the last build.
 
     `full` ignores the last build's manifest and renders everything. `workers` is the
     number of processes rendering model pages (default: one per usable core); `progress`
-    is called with (models rendered, models to render) as the build goes.
+    is called with (models rendered, models to render) as the build goes. `prices` turn
+    energy and run time into money (default: `labeler.costs.resolve_prices()`).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -433,7 +440,8 @@ def build_site(
     for label in labels:
         by_model[label.model_id].append(label)
     tasks = sorted({label.task for label in labels})
-    shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest)
+    prices = prices or resolve_prices()
+    shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest + repr(prices))
 
     previous = None if full else SiteManifest.load(out_dir)
     if previous is None or previous.shared_hash != shared:
@@ -475,7 +483,13 @@ def build_site(
 
     shutil.copytree(SITE_SOURCE / "static", out_dir / "static", dirs_exist_ok=True)
     env = _environment(shared)
-    common = {"site_url": site_url, "scheme": scheme, "built_on": None, "tasks": tasks}
+    common = {
+        "site_url": site_url,
+        "scheme": scheme,
+        "built_on": None,
+        "tasks": tasks,
+        "prices": prices,
+    }
     global _STATE
     details = read_model_details(catalog, None if len(todo) == len(by_model) else todo)
     _STATE = _RenderState(inputs, details, dict(by_model), out_dir, site_url, common, env)
@@ -579,6 +593,8 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
                 "anchor": safe_segment(f"{label.task}--{label.hardware}"),
                 "compare_href": "../compare.html?"
                 + urlencode({"m": model_id, "task": label.task, "hw": label.hardware}),
+                "money": label_money(recs, runs, state.common["prices"]),
+                "batching": batching_summary(runs),
             }
         )
         if label.hardware not in badged:

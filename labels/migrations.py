@@ -338,6 +338,26 @@ def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m005_run_batch_sweep(con: duckdb.DuckDBPyConnection) -> None:
+    """A baseline's energy and latency at several batch sizes (`labeler scan --batch-sizes`):
+    batching is a deployment tactic, measured beside the label's fixed workload."""
+    con.execute("ALTER TABLE runs ADD COLUMN batch_sweep_json VARCHAR")
+    # views list `r.*`: bind latest_runs again so it shows the new column
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
+                         r.protocol
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

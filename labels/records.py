@@ -107,6 +107,8 @@ class RunRecord:
     reference_ratios_json: str | None = None  # [E_model / E_reference] per pair, in order
     # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
     protocol: str = "scheme"
+    # Baselines only, when asked (`--batch-sizes`): the batching sweep, see labels/batching.py
+    batch_sweep_json: str | None = None
 
 
 @dataclass(frozen=True)

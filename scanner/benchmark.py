@@ -25,11 +25,13 @@ from typing import Any
 
 import torch
 
+from labels.batching import batch_sweep_to_json
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.run_status import RunStatus
 from labels.scheme import Scheme, SchemeError
 from labels.stopping import grade_decided, saving_decided
 from labels.timestamps import utc_now
+from scanner.batch_sweep import measure_batch_sweep
 from scanner.energy_score import (
     ENERGY_SCORE,
     SCHEME,
@@ -88,6 +90,7 @@ class BenchmarkJob:
     meter: str | None = None  # force an energy method
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
     protocol_name: str = SCHEME  # or ENERGY_SCORE: the AI Energy Score's protocol
+    batch_sizes: list[int] = field(default_factory=list)  # the batching sweep, when asked
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,24 @@ def benchmark_model(
             if tactic.is_baseline:
                 baseline_outputs = outputs
                 reference = None  # only the baseline is measured beside it: free its memory
+                if job.batch_sizes and job.protocol_name == SCHEME:
+                    note("batch sizes")
+                    sweep = measure_batch_sweep(
+                        adapter,
+                        path,
+                        model,
+                        workload,
+                        job.batch_sizes,
+                        meter,
+                        device=job.device,
+                        protocol=protocol,
+                        idle_power_w=idle_power_w,
+                        sync=sync,
+                    )
+                    result = RunResult(
+                        _with(result.run, batch_sweep_json=batch_sweep_to_json(sweep)),
+                        result.windows,
+                    )
             results.append(result)
             if protocol.cooldown_s > 0:
                 time.sleep(protocol.cooldown_s)

@@ -48,6 +48,7 @@ class ScanOptions:
     scheme_version: str = DEFAULT_SCHEME_VERSION
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
     protocol_name: str = "scheme"  # or "energy-score" (scanner.energy_score)
+    batch_sizes: list[int] = field(default_factory=list)  # the batching sweep (labels.batching)
 
 
 @dataclass
@@ -124,6 +125,7 @@ def scan(
                 meter=options.meter,
                 eval_data=options.eval_data,
                 protocol_name=options.protocol_name,
+                batch_sizes=list(options.batch_sizes),
             )
             refs_by_job[_job_key(job)] = ref
             event("start", ref, "benchmarking")

@@ -39,7 +39,7 @@ TABLES = {
         "qualifies", "build_s", "build_energy_wh", "size_mb", "notes", "provenance_json",
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
         "paired_cheaper_windows", "reference_model", "reference_config_sha256",
-        "reference_energy_wh_per_1k", "reference_ratios_json", "protocol",
+        "reference_energy_wh_per_1k", "reference_ratios_json", "protocol", "batch_sweep_json",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
