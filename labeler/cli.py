@@ -59,6 +59,7 @@ from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
 from scanner.executors.registry import executor_names
 from scanner.library_logs import quiet_library_logs
 from scanner.tactics.registry import tactic_names
+from scanner.tasks.registry import task_names
 
 app = typer.Typer(
     name="labeler",
@@ -241,7 +242,8 @@ def _check_scan_options(
 ) -> None:
     """The options `scan` and `schedule` share, checked before any model is touched."""
     loaded = load_scheme(scheme)
-    known_tasks = loaded.tasks
+    # Every tag with an adapter, built-in or plugin: the registry is the one list of tasks.
+    known_tasks = sorted(task_names())
     unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
     if unknown_tasks:
         raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")

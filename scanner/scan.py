@@ -52,6 +52,8 @@ class ScanOptions:
 
 @dataclass
 class ScanSummary:
+    """How many models of a scan went each way; each model is counted once."""
+
     scan_id: str
     benchmarked: int = 0
     unchanged: int = 0
@@ -142,7 +144,8 @@ def scan(
                 event("skipped", ref, ref.skip_reason or "too many parameters")
                 continue
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
-            summary.benchmarked += 1
+            # Counted by what the baseline turned out to be: each model lands in exactly one of
+            # benchmarked, skipped (no adapter, refused to load) or failed.
             baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
             if baseline is None or baseline.status == "failed":
                 reason = baseline.reason if baseline else "no baseline run"
@@ -153,6 +156,7 @@ def scan(
                 summary.skipped += 1
                 event("skipped", ref, baseline.reason or "skipped")
             else:
+                summary.benchmarked += 1
                 event("done", ref, f"{len(result.results)} variants")
     finally:
         executor.close()
