@@ -25,6 +25,8 @@ class ModelRecord:
     weights_mb: float | None = None
     tags_json: str = "[]"
     card_summary: str | None = None
+    # the card's `model-index` results, normalised by `labels.model_index` (m005)
+    model_index_json: str = "[]"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ class RunRecord:
     reference_ratios_json: str | None = None  # [E_model / E_reference] per pair, in order
     # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
     protocol: str = "scheme"
+    # Classifier baselines (m005): {"labels": [class names by index], "top1": [the predicted
+    # class name of each quality input, in order], "inputs": where those inputs came from}
+    top1_labels_json: str | None = None
 
 
 @dataclass(frozen=True)

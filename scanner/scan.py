@@ -223,6 +223,7 @@ def model_record(ref: ModelRef, params: int | None = None) -> ModelRecord:
         params=params,
         weights_mb=ref.weights_mb,
         tags_json=json.dumps(list(ref.tags)),
+        model_index_json=ref.model_index_json,
     )
 
 
