@@ -416,3 +416,36 @@ def test_scan_task_refuses_a_tag_no_adapter_handles_and_lists_the_registry(
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: unknown task 'depth-estimation' (known: ")
     assert "registry-only-task" in known and all(name in line for name in known)
+
+
+def test_the_cards_model_index_is_kept_from_the_listing(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    card = {
+        "pipeline_tag": TASK,
+        "model-index": [
+            {
+                "name": "tiny",
+                "results": [
+                    {
+                        "task": {"type": TASK},
+                        "dataset": {"type": "imdb", "name": "IMDb", "split": "test"},
+                        "metrics": [{"type": "accuracy", "value": 0.88}],
+                    }
+                ],
+            }
+        ],
+    }
+    loopback_hub.add_model("org/evaluated", tiny_bert_files, card_data=card)
+    loopback_hub.add_model("org/plain", tiny_bert_files, downloads=-1)
+
+    evaluated, plain = discover_hub_models([TASK], 5, fetch=False)
+
+    (result,) = json.loads(evaluated.model_index_json)
+    assert (result["dataset_type"], result["dataset_split"], result["metric_type"]) == (
+        "imdb",
+        "test",
+        "accuracy",
+    )
+    assert result["value"] == 0.88
+    assert plain.model_index_json == "[]"
