@@ -35,7 +35,7 @@ AlternativesKey = tuple[str, str, str]  # model id, task, hardware profile
 
 _CANDIDATES_SQL = """
 SELECT l.model_id, l.revision, l.task, l.hardware, l.grade, l.energy_wh_per_1k,
-       coalesce(l.estimated, false), m.model_index_json, r.top1_labels_json
+       coalesce(l.estimated, false), {model_index}, {top1}
 FROM latest_labels l
 LEFT JOIN models m USING (model_id, revision)
 LEFT JOIN latest_runs r
@@ -203,8 +203,24 @@ def _top1_from_json(text: str | None) -> Top1Labels | None:
 
 
 def read_labelled_models(catalog: Catalog) -> list[LabelledModel]:
-    """Every latest label with its card's results and its baseline's top-1 classes."""
-    rows = catalog.query(_CANDIDATES_SQL).rows
+    """Every latest label with its card's results and its baseline's top-1 classes.
+
+    A catalog written before m005 (read-only opens never migrate) has neither column:
+    its models are then listed with no quality comparison rather than refused.
+    """
+    present = {
+        (table, column)
+        for table, column in catalog.query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE (table_name = 'models' AND column_name = 'model_index_json') "
+            "OR (table_name = 'runs' AND column_name = 'top1_labels_json')"
+        ).rows
+    }
+    sql = _CANDIDATES_SQL.format(
+        model_index="m.model_index_json" if ("models", "model_index_json") in present else "'[]'",
+        top1="r.top1_labels_json" if ("runs", "top1_labels_json") in present else "NULL",
+    )
+    rows = catalog.query(sql).rows
     return [
         LabelledModel(
             model_id=model_id,
