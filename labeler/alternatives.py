@@ -18,10 +18,11 @@ linear in the catalog per grade class, so a site of 100,000 models can call it o
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from labeler.figures import format_change, format_energy, format_percent
@@ -31,6 +32,7 @@ from labels.model_index import ReportedResult, results_from_json, shared_result
 from labels.scheme import GRADES
 
 NOT_COMPARED = "quality was not compared"
+_GRADE_RANK = {grade: rank for rank, grade in enumerate(GRADES)}
 AlternativesKey = tuple[str, str, str]  # model id, task, hardware profile
 
 _CANDIDATES_SQL = """
@@ -77,6 +79,8 @@ class LabelledModel:
     estimated: bool
     results: tuple[ReportedResult, ...] = ()
     top1: Top1Labels | None = None
+    # a stable digest of everything above that a comparison with this model reads
+    fingerprint: str = ""
 
     @property
     def key(self) -> AlternativesKey:
@@ -84,7 +88,7 @@ class LabelledModel:
 
     @property
     def grade_rank(self) -> int | None:
-        return GRADES.index(self.grade) if self.grade in GRADES else None
+        return _GRADE_RANK.get(self.grade) if self.grade else None
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ class ModelAlternatives:
     alternatives: tuple[Alternative, ...] = ()
     total: int = 0  # better-graded models in all (`alternatives` may hold only the first few)
     cheapest_comparable: Alternative | None = None
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()  # why nothing is listed, when that is not for want of models
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +236,9 @@ def read_labelled_models(catalog: Catalog) -> list[LabelledModel]:
             estimated=bool(estimated),
             results=tuple(results_from_json(model_index)),
             top1=_top1_from_json(top1),
+            fingerprint=hashlib.md5(
+                repr((model_id, revision, grade, energy, estimated, model_index, top1)).encode()
+            ).hexdigest()[:16],
         )
         for model_id, revision, task, hardware, grade, energy, estimated, model_index, top1 in rows
     ]
@@ -309,35 +316,72 @@ class _Group:
     """
 
     def __init__(self, models: Sequence[LabelledModel], limit: int | None) -> None:
-        self.ranked = sorted(
+        ranked = sorted(
             (m for m in models if m.grade_rank is not None and m.energy_wh_per_1k is not None),
             key=_energy_order,
         )
+        self.ranked = [(m.grade_rank or 0, m) for m in ranked]
         self.limit = limit
-        self._better: dict[int, list[LabelledModel]] = {}
-        self._better_count: dict[int, int] = {}
-        self._buckets: dict[tuple[Any, ...], list[LabelledModel]] = defaultdict(list)
-        for m in self.ranked:
-            for key in _comparison_keys(m):
-                self._buckets[key].append(m)
+        self._better: dict[int, tuple[tuple[LabelledModel, ...], int]] = {}
+        self._keys = {m.key: _comparison_keys(m) for m in ranked}
+        self._buckets: dict[tuple[Any, ...], list[tuple[int, LabelledModel]]] = defaultdict(list)
+        for rank, m in self.ranked:
+            for key in self._keys[m.key]:
+                self._buckets[key].append((rank, m))
         self._cheapest: dict[tuple[tuple[Any, ...], int], LabelledModel | None] = {}
 
-    def better(self, rank: int) -> tuple[list[LabelledModel], int]:
+    def better(self, rank: int) -> tuple[tuple[LabelledModel, ...], int]:
+        """The models of a class better than `rank`, cheapest first (cut), and how many."""
         if rank not in self._better:
-            better = [m for m in self.ranked if (m.grade_rank or 0) < rank]
-            self._better_count[rank] = len(better)
-            self._better[rank] = better if self.limit is None else better[: self.limit]
-        return self._better[rank], self._better_count[rank]
+            better = [m for r, m in self.ranked if r < rank]
+            listed = better if self.limit is None else better[: self.limit]
+            self._better[rank] = (tuple(listed), len(better))
+        return self._better[rank]
 
     def cheapest_in(self, key: tuple[Any, ...], rank: int) -> LabelledModel | None:
         if (key, rank) not in self._cheapest:
             self._cheapest[(key, rank)] = next(
-                (m for m in self._buckets.get(key, ()) if (m.grade_rank or 0) < rank), None
+                (m for r, m in self._buckets.get(key, ()) if r < rank), None
             )
         return self._cheapest[(key, rank)]
 
-    def alternatives_of(self, model: LabelledModel) -> ModelAlternatives:
+    def selection_of(self, model: LabelledModel) -> AlternativesSelection:
         rank = model.grade_rank
+        if rank is None or model.energy_wh_per_1k is None:
+            return AlternativesSelection(model)
+        listed, total = self.better(rank)
+        comparable = [
+            found
+            for key in self._keys[model.key]
+            if (found := self.cheapest_in(key, rank)) is not None
+        ]
+        cheapest = min(comparable, key=_energy_order) if comparable else None
+        return AlternativesSelection(model, listed, total, cheapest)
+
+
+@dataclass(frozen=True)
+class AlternativesSelection:
+    """Which models a label's alternatives are, before their quality is compared.
+
+    Cheap to make for every label of a big catalog (the lists are shared per class);
+    `digest` changes whenever what `resolve()` would say changes, so the site re-renders
+    a page only then, and compares quality only for the pages it renders.
+    """
+
+    model: LabelledModel
+    listed: tuple[LabelledModel, ...] = ()
+    total: int = 0
+    cheapest: LabelledModel | None = None
+
+    @property
+    def digest(self) -> str:
+        parts = [self.model.fingerprint, str(self.total)]
+        parts += [m.fingerprint for m in self.listed]
+        parts.append(self.cheapest.fingerprint if self.cheapest else "-")
+        return ":".join(parts)
+
+    def resolve(self) -> ModelAlternatives:
+        model = self.model
         base = {
             "model_id": model.model_id,
             "revision": model.revision,
@@ -346,34 +390,41 @@ class _Group:
             "grade": model.grade,
             "energy_wh_per_1k": model.energy_wh_per_1k,
         }
-        if rank is None or model.energy_wh_per_1k is None:
-            return ModelAlternatives(**base, notes=("this model has no grade to compare with",))
-        listed, total = self.better(rank)
-        alternatives = tuple(_alternative(model, m) for m in listed if m.key != model.key)
-        comparable = [
-            found
-            for key in _comparison_keys(model)
-            if (found := self.cheapest_in(key, rank)) is not None and found.key != model.key
-        ]
-        cheapest = _alternative(model, min(comparable, key=_energy_order)) if comparable else None
+        if model.grade_rank is None or model.energy_wh_per_1k is None:
+            return ModelAlternatives(
+                **base, notes=("this label has no grade and energy to compare with",)
+            )
         return ModelAlternatives(
-            **base, alternatives=alternatives, total=total, cheapest_comparable=cheapest
+            **base,
+            alternatives=tuple(_alternative(model, m) for m in self.listed),
+            total=self.total,
+            cheapest_comparable=_alternative(model, self.cheapest) if self.cheapest else None,
         )
+
+
+def select_alternatives(
+    models: Iterable[LabelledModel], *, limit: int | None = None
+) -> dict[AlternativesKey, AlternativesSelection]:
+    """Every label's cheaper, better-graded models (at most `limit` listed), unresolved."""
+    groups: dict[tuple[str, str], list[LabelledModel]] = defaultdict(list)
+    for model in models:
+        groups[(model.task, model.hardware)].append(model)
+    found: dict[AlternativesKey, AlternativesSelection] = {}
+    for members in groups.values():
+        group = _Group(members, limit)
+        for model in members:
+            found[model.key] = group.selection_of(model)
+    return found
 
 
 def find_alternatives(
     models: Iterable[LabelledModel], *, limit: int | None = None
 ) -> dict[AlternativesKey, ModelAlternatives]:
     """Every label's cheaper, better-graded models (at most `limit` listed), by label key."""
-    groups: dict[tuple[str, str], list[LabelledModel]] = defaultdict(list)
-    for model in models:
-        groups[(model.task, model.hardware)].append(model)
-    found: dict[AlternativesKey, ModelAlternatives] = {}
-    for members in groups.values():
-        group = _Group(members, limit)
-        for model in members:
-            found[model.key] = group.alternatives_of(model)
-    return found
+    return {
+        key: selection.resolve()
+        for key, selection in select_alternatives(models, limit=limit).items()
+    }
 
 
 def alternatives_for(

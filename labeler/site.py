@@ -31,9 +31,10 @@ from markupsafe import Markup
 
 from labeler.alternatives import (
     AlternativesKey,
+    AlternativesSelection,
     ModelAlternatives,
-    find_alternatives,
     read_labelled_models,
+    select_alternatives,
 )
 from labeler.badges import (
     GRADE_COLOURS,
@@ -414,7 +415,7 @@ class _RenderState:
     site_url: str | None
     common: dict[str, Any]
     env: jinja2.Environment
-    alternatives: dict[AlternativesKey, ModelAlternatives] = field(default_factory=dict)
+    alternatives: dict[AlternativesKey, AlternativesSelection] = field(default_factory=dict)
 
 
 _STATE: _RenderState | None = None
@@ -446,7 +447,8 @@ def build_site(
         by_model[label.model_id].append(label)
     tasks = sorted({label.task for label in labels})
     # Another model's new label can change this model's "cheaper models" section.
-    alternatives = find_alternatives(read_labelled_models(catalog), limit=ALTERNATIVES_ON_PAGE)
+    # (selected here for every label; their quality is compared only for pages rendered)
+    alternatives = select_alternatives(read_labelled_models(catalog), limit=ALTERNATIVES_ON_PAGE)
     shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest)
 
     previous = None if full else SiteManifest.load(out_dir)
@@ -465,7 +467,11 @@ def build_site(
             shared,
             repr(model_labels),
             inputs.model_digests.get(model_id, ""),
-            repr([alternatives.get((model_id, lb.task, lb.hardware)) for lb in model_labels]),
+            *(
+                selection.digest
+                for lb in model_labels
+                if (selection := alternatives.get((model_id, lb.task, lb.hardware)))
+            ),
         )
         manifest.models[model_id] = ModelEntry(input_hash, hardware)
         old = previous.models.get(model_id) if previous else None
@@ -581,7 +587,8 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
         recs = label.recommendations
-        cheaper = state.alternatives.get((model_id, label.task, label.hardware))
+        selection = state.alternatives.get((model_id, label.task, label.hardware))
+        cheaper = selection.resolve() if selection else None
         sections.append(
             {
                 "label": label,
