@@ -8,10 +8,13 @@ follows the EU label (dark green A to red G) and every colour pair keeps WCAG AA
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from labeler.slugs import badge_stem, model_slug
+
+if TYPE_CHECKING:
+    from labeler.alternatives import Alternative
 
 # EU label hues, nudged where needed so the letter on them reaches 4.5:1 (tests check it).
 GRADE_COLOURS: dict[str, str] = {
@@ -169,7 +172,24 @@ def badge_urls(model_id: str, site_url: str | None, hardware: str | None = None)
     }
 
 
-def _markdown_text(text: str) -> str:
+def cheaper_alternative_json(
+    alternative: Alternative | None, site_url: str | None = None
+) -> dict[str, Any] | None:
+    """The cheapest comparable alternative as the badge details JSON names it (or None).
+
+    Not in the shields.io endpoint JSON, which rejects unknown keys: in the
+    `.recommendations.json` file beside it.
+    """
+    if alternative is None:
+        return None
+    return {
+        **alternative.to_dict(),
+        "page": badge_urls(alternative.model_id, site_url)["page"],
+        "summary": alternative.summary(),
+    }
+
+
+def markdown_text(text: str) -> str:
     """Text safe inside a Markdown link label: brackets escaped, HTML neutralised."""
     escaped = html.escape(text, quote=False)
     for ch in "\\[]()`*_":
@@ -187,7 +207,7 @@ def badge_snippets(
     """
     urls = badge_urls(model_id, site_url, hardware)
     alt = f"energy label of {model_id}"
-    markdown = f"[![{_markdown_text(alt)}]({urls['svg']})]({urls['page']})"
+    markdown = f"[![{markdown_text(alt)}]({urls['svg']})]({urls['page']})"
     html_snippet = (
         f'<a href="{html.escape(urls["page"], quote=True)}">'
         f'<img src="{html.escape(urls["svg"], quote=True)}" '
@@ -196,5 +216,5 @@ def badge_snippets(
     snippets = {"markdown": markdown, "html": html_snippet}
     if site_url:
         endpoint = "https://img.shields.io/endpoint?url=" + quote(urls["json"], safe="")
-        snippets["shields"] = f"[![{_markdown_text(alt)}]({endpoint})]({urls['page']})"
+        snippets["shields"] = f"[![{markdown_text(alt)}]({endpoint})]({urls['page']})"
     return snippets

@@ -10,8 +10,9 @@ import html
 import re
 import tempfile
 
-from labeler.badges import badge_snippets, badge_urls
-from labeler.figures import achievable_sentence, format_change
+from labeler.alternatives import Alternative
+from labeler.badges import badge_snippets, badge_urls, markdown_text
+from labeler.figures import achievable_sentence, format_change, format_energy
 from labels.errors import HubError, LabelerError, hub_error
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
@@ -87,8 +88,11 @@ def top_recommendation(label: LatestLabel) -> Recommendation | None:
     return next((r for r in label.recommendations if r.applies and r.qualifies), None)
 
 
-def card_block(label: LatestLabel, site_url: str | None) -> str:
-    """Markdown for a model card: badge, grade, achievable grade, top recommendation, link."""
+def card_block(
+    label: LatestLabel, site_url: str | None, alternative: Alternative | None = None
+) -> str:
+    """Markdown for a model card: badge, grade, achievable grade, top recommendation, the
+    cheapest comparable alternative model (when there is one), link."""
     model_id = label.model_id
     snippet = badge_snippets(model_id, site_url)["markdown"]
     page = badge_urls(model_id, site_url)["page"]
@@ -115,8 +119,26 @@ def card_block(label: LatestLabel, site_url: str | None) -> str:
         change = top.energy_change
         detail = f" ({format_change(change)} energy)" if change is not None else ""
         lines.append(f"Top recommendation: {tactic}{detail}.")
+    if alternative is not None:
+        lines.append(alternative_line(alternative, site_url))
     lines.append(f"Details and methodology: [{page}]({page})")
     return "\n".join(lines)
+
+
+def alternative_line(alternative: Alternative, site_url: str | None) -> str:
+    """ "Cheaper model for the same task: [org/small](…) (class B, …): <quality>."."""
+    page = badge_urls(alternative.model_id, site_url)["page"]
+    change = alternative.energy_change
+    detail = f", {format_change(change)} energy" if change is not None else ""
+    estimate = ", estimated" if alternative.estimated else ""
+    quality = html.escape(alternative.quality.sentence, quote=False)
+    for ch in "[]`*_":
+        quality = quality.replace(ch, "\\" + ch)
+    return (
+        f"Cheaper model for the same task: [{markdown_text(alternative.model_id)}]({page}) "
+        f"(class {alternative.grade}, {format_energy(alternative.energy_wh_per_1k)} Wh per "
+        f"1,000 inferences{estimate}{detail}); {quality}."
+    )
 
 
 def push_card(

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from labeler.alternatives import alternatives_for
 from labeler.badges import badge_snippets, badge_svg, shields_endpoint
 from labeler.card import card_block, push_card, update_card
 from labeler.cli_options import (
@@ -51,7 +52,7 @@ from labeler.costs import (
     resolve_prices,
     variant_money,
 )
-from labeler.figures import format_change
+from labeler.figures import format_change, format_energy
 from labeler.grading import grade_catalog
 from labeler.recommend import PRIORITIES, batching_sentence, headline, order_by_priority
 from labels.batching import batch_sweep_from_json, batching_advice, parse_batch_sizes
@@ -70,6 +71,7 @@ from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
 from scanner.executors.registry import executor_names
 from scanner.library_logs import quiet_library_logs
 from scanner.tactics.registry import tactic_names
+from scanner.tasks.registry import task_names
 
 app = typer.Typer(
     name="labeler",
@@ -263,7 +265,8 @@ def _check_scan_options(
 ) -> None:
     """The options `scan` and `schedule` share, checked before any model is touched."""
     loaded = load_scheme(scheme)
-    known_tasks = loaded.tasks
+    # Every tag with an adapter, built-in or plugin: the registry is the one list of tasks.
+    known_tasks = sorted(task_names())
     unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
     if unknown_tasks:
         raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
@@ -559,8 +562,10 @@ def card(
         raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
     if readme is not None and not readme.is_file():
         raise UsageError(f"no such file: {readme}")
-    label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
-    block = card_block(label, site_url)
+    cat = open_catalog(catalog, read_only=True)
+    label = find_label(cat, model_id, hardware)
+    (found,) = alternatives_for(cat, model_id, task=label.task, hardware=label.hardware)
+    block = card_block(label, site_url, found.cheapest_comparable)
     if readme is not None:
         before = readme.read_text(encoding="utf-8")
         after = update_card(before, block)
@@ -663,6 +668,40 @@ def recommend(
             rec.note,
         )
     out.print(table)
+
+
+@app.command()
+@expected_errors
+def alternatives(
+    model_id: Annotated[str, typer.Argument(help="Model id, e.g. org/name.")],
+    task: Annotated[
+        str | None, typer.Option("--task", help="Only the label of this pipeline tag.")
+    ] = None,
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """List cheaper models of the same task and hardware with a better grade, by energy."""
+    found = alternatives_for(
+        open_catalog(catalog, read_only=True), model_id, task=task, hardware=hardware
+    )
+    if as_json:
+        sys.stdout.write(json.dumps([a.to_dict() for a in found], indent=2) + "\n")
+        return
+    for entry in found:
+        grade = entry.grade or "not graded"
+        out.print(
+            f"{model_id} ({entry.task} on {entry.hardware}): {grade}, "
+            f"{format_energy(entry.energy_wh_per_1k)} Wh per 1,000 inferences",
+            markup=False,
+            highlight=False,
+        )
+        for note in entry.notes:
+            out.print(f"  {note}", markup=False, highlight=False)
+        if not entry.alternatives and not entry.notes:
+            out.print("  no model of this task and hardware has a better grade", markup=False)
+        for rank, alternative in enumerate(entry.alternatives, 1):
+            out.print(f"  {rank}. {alternative.summary()}", markup=False, highlight=False)
 
 
 def _pct(value: float | None) -> str:

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,18 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from labeler.alternatives import (
+    AlternativesKey,
+    AlternativesSelection,
+    ModelAlternatives,
+    read_labelled_models,
+    select_alternatives,
+)
 from labeler.badges import (
     GRADE_COLOURS,
     badge_snippets,
     badge_svg,
+    cheaper_alternative_json,
     grade_colour,
     grade_text_colour,
     shields_endpoint,
@@ -71,6 +79,9 @@ SITE_SOURCE = Path(__file__).resolve().parent.parent / "site"
 ROWS_PER_PAGE = 100
 # A task page lists the best this many labels per hardware profile; the index has them all.
 TASK_TABLE_ROWS = 500
+# A model page lists this many cheaper, better-graded models per label (`labeler
+# alternatives` lists them all).
+ALTERNATIVES_ON_PAGE = 5
 # Below this many models to render, forking worker processes costs more than it saves.
 _PARALLEL_FROM_MODELS = 400
 _MODELS_PER_BATCH = 250
@@ -78,6 +89,7 @@ _MODELS_PER_BATCH = 250
 _RENDER_CODE = (
     "site.py",
     "site_inputs.py",
+    "alternatives.py",
     "site_rows.py",
     "site_provenance.py",
     "badges.py",
@@ -408,6 +420,7 @@ class _RenderState:
     site_url: str | None
     common: dict[str, Any]
     env: jinja2.Environment
+    alternatives: dict[AlternativesKey, AlternativesSelection] = field(default_factory=dict)
 
 
 _STATE: _RenderState | None = None
@@ -441,6 +454,9 @@ def build_site(
         by_model[label.model_id].append(label)
     tasks = sorted({label.task for label in labels})
     prices = prices or resolve_prices()
+    # Another model's new label can change this model's "cheaper models" section.
+    # (selected here for every label; their quality is compared only for pages rendered)
+    alternatives = select_alternatives(read_labelled_models(catalog), limit=ALTERNATIVES_ON_PAGE)
     shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest + repr(prices))
 
     previous = None if full else SiteManifest.load(out_dir)
@@ -456,7 +472,14 @@ def build_site(
     for model_id, model_labels in by_model.items():
         hardware = sorted({label.hardware for label in model_labels})
         input_hash = content_hash(
-            shared, repr(model_labels), inputs.model_digests.get(model_id, "")
+            shared,
+            repr(model_labels),
+            inputs.model_digests.get(model_id, ""),
+            *(
+                selection.digest
+                for lb in model_labels
+                if (selection := alternatives.get((model_id, lb.task, lb.hardware)))
+            ),
         )
         manifest.models[model_id] = ModelEntry(input_hash, hardware)
         old = previous.models.get(model_id) if previous else None
@@ -492,7 +515,9 @@ def build_site(
     }
     global _STATE
     details = read_model_details(catalog, None if len(todo) == len(by_model) else todo)
-    _STATE = _RenderState(inputs, details, dict(by_model), out_dir, site_url, common, env)
+    _STATE = _RenderState(
+        inputs, details, dict(by_model), out_dir, site_url, common, env, alternatives
+    )
     try:
         _render_models(todo, workers, progress)
     finally:
@@ -576,6 +601,8 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
         recs = label.recommendations
+        selection = state.alternatives.get((model_id, label.task, label.hardware))
+        cheaper = selection.resolve() if selection else None
         sections.append(
             {
                 "label": label,
@@ -595,10 +622,15 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
                 + urlencode({"m": model_id, "task": label.task, "hw": label.hardware}),
                 "money": label_money(recs, runs, state.common["prices"]),
                 "batching": batching_summary(runs),
+                "cheaper": cheaper,
+                "cheaper_links": [
+                    (a, f"{model_slug(a.model_id)}.html")
+                    for a in (cheaper.alternatives if cheaper else ())
+                ],
             }
         )
         if label.hardware not in badged:
-            badged[label.hardware] = _badge_texts(model_id, label)
+            badged[label.hardware] = _badge_texts(model_id, label, cheaper, site_url)
             _write_badge(write, out_dir, model_id, badged[label.hardware], label.hardware)
     # the model's own badge is its first label's, already built for that label's hardware
     _write_badge(write, out_dir, model_id, badged[model_labels[0].hardware], None)
@@ -799,8 +831,14 @@ def _threshold_rows(scheme: Scheme) -> list[dict[str, Any]]:
     return rows
 
 
-def _badge_texts(model_id: str, label: LatestLabel) -> tuple[str, str, str]:
-    """The badge SVG, its shields.io endpoint JSON and its recommendations JSON."""
+def _badge_texts(
+    model_id: str,
+    label: LatestLabel,
+    cheaper: ModelAlternatives | None = None,
+    site_url: str | None = None,
+) -> tuple[str, str, str]:
+    """The badge SVG, its shields.io endpoint JSON and its recommendations JSON (which
+    also names the cheapest comparable alternative model, when there is one)."""
     estimated = bool(label.estimated)
     endpoint = shields_endpoint(
         label.grade,
@@ -827,6 +865,9 @@ def _badge_texts(model_id: str, label: LatestLabel) -> tuple[str, str, str]:
         "achievable": achievable_text(label),
         "top_recommendation": _as_dict(top_recommendation(label)),
         "recommendations": [r.to_dict() for r in label.recommendations],
+        "cheaper_alternative": cheaper_alternative_json(
+            cheaper.cheapest_comparable if cheaper else None, site_url
+        ),
     }
     return (
         badge_svg(label.grade, estimated=estimated),

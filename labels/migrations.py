@@ -358,6 +358,27 @@ def m005_run_batch_sweep(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m006_card_results_and_predictions(con: duckdb.DuckDBPyConnection) -> None:
+    """What lets two models' quality be compared: the results their cards report
+    (`model-index`) and, for classifiers, each baseline's top-1 labels on the reference inputs."""
+    con.execute("ALTER TABLE models ADD COLUMN model_index_json VARCHAR NOT NULL DEFAULT '[]'")
+    con.execute("ALTER TABLE runs ADD COLUMN top1_labels_json VARCHAR")
+    # views list `r.*`: bind latest_runs again so it shows the new column
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
+                         r.protocol
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

@@ -25,6 +25,8 @@ class ModelRecord:
     weights_mb: float | None = None
     tags_json: str = "[]"
     card_summary: str | None = None
+    # the card's `model-index` results, normalised by `labels.model_index` (m006)
+    model_index_json: str = "[]"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class RunRecord:
     protocol: str = "scheme"
     # Baselines only, when asked (`--batch-sizes`): the batching sweep, see labels/batching.py
     batch_sweep_json: str | None = None
+    # Classifier baselines (m006): {"labels": [class names by index], "top1": [the predicted
+    # class name of each quality input, in order], "inputs": where those inputs came from}
+    top1_labels_json: str | None = None
 
 
 @dataclass(frozen=True)

@@ -419,6 +419,12 @@ def _measure_variant(
     if accuracy is not None:
         quality_values["labelled_accuracy"] = accuracy
     notes = "; ".join(n for n in (built.notes, extra_note) if n)
+    # a classifier's baseline keeps its top-1 classes: other models compare with them
+    top1 = (
+        adapter.top1_labels(built.model, outputs, bench.quality_batch)
+        if tactic.is_baseline
+        else None
+    )
     run = bench.make_record(
         tactic.name,
         RunStatus.OK,
@@ -452,6 +458,7 @@ def _measure_variant(
         paired_latency_ratio=paired.latency_ratio if paired else None,
         paired_cheaper_windows=paired.cheaper_pairs if paired else None,
         **(reference_run_fields(reference.spec, beside_reference) if beside_reference else {}),
+        top1_labels_json=json.dumps(top1, separators=(",", ":")) if top1 else None,
     )
     if beside_reference is not None:
         windows = reference_window_records(

@@ -53,6 +53,8 @@ class ScanOptions:
 
 @dataclass
 class ScanSummary:
+    """How many models of a scan went each way; each model is counted once."""
+
     scan_id: str
     benchmarked: int = 0
     unchanged: int = 0
@@ -144,7 +146,8 @@ def scan(
                 event("skipped", ref, ref.skip_reason or "too many parameters")
                 continue
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
-            summary.benchmarked += 1
+            # Counted by what the baseline turned out to be: each model lands in exactly one of
+            # benchmarked, skipped (no adapter, refused to load) or failed.
             baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
             if baseline is None or baseline.status == "failed":
                 reason = baseline.reason if baseline else "no baseline run"
@@ -155,6 +158,7 @@ def scan(
                 summary.skipped += 1
                 event("skipped", ref, baseline.reason or "skipped")
             else:
+                summary.benchmarked += 1
                 event("done", ref, f"{len(result.results)} variants")
     finally:
         executor.close()
@@ -221,6 +225,7 @@ def model_record(ref: ModelRef, params: int | None = None) -> ModelRecord:
         params=params,
         weights_mb=ref.weights_mb,
         tags_json=json.dumps(list(ref.tags)),
+        model_index_json=ref.model_index_json,
     )
 
 

@@ -283,6 +283,8 @@ def test_accessibility_has_no_serious_violations(site: Path, watched: Watched) -
     pages = [
         (site / "index.html").as_uri(),
         (site / "models" / f"{model_slug(MINILM_ID)}.html").as_uri(),
+        # lists DistilBERT under "Cheaper models for the same task"
+        (site / "models" / f"{model_slug(HOSTILE_ID)}.html").as_uri(),
         (site / "tasks" / "feature-extraction.html").as_uri(),
         _compare_url(site, DISTILBERT_ID, HOSTILE_ID),
     ]

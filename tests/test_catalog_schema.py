@@ -22,7 +22,7 @@ TABLES = {
     "models": [
         "model_id", "revision", "task", "source", "synthetic", "library", "pipeline_tag",
         "license", "gated", "downloads", "likes", "params", "weights_mb", "tags_json",
-        "card_summary", "first_seen_at", "last_seen_at",
+        "card_summary", "first_seen_at", "last_seen_at", "model_index_json",
     ],
     "hardware": [
         "fingerprint", "profile", "kind", "device_name", "cpu_model", "cpu_cores", "memory_gb",
@@ -40,6 +40,7 @@ TABLES = {
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
         "paired_cheaper_windows", "reference_model", "reference_config_sha256",
         "reference_energy_wh_per_1k", "reference_ratios_json", "protocol", "batch_sweep_json",
+        "top1_labels_json",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",

@@ -275,3 +275,33 @@ def test_scan_with_a_failed_model_exits_1(runner, tmp_path, tiny_bert):
     assert "failed: org/broken: load error" in result.stderr
     assert "Traceback" not in result.stderr
     assert Catalog(catalog).query("SELECT status FROM runs").rows == [("failed",)]
+
+
+def test_a_model_of_an_unsupported_tag_is_skipped_not_benchmarked(runner, tmp_path, tiny_bert):
+    """The summary counts each model once: skipped for its tag, with the supported tasks."""
+    from scanner.tasks.registry import supported_tasks
+
+    models = tmp_path / "models"
+    folder = copy_model(tiny_bert, models / "org" / "depth")
+    (folder / "README.md").write_text("---\npipeline_tag: depth-estimation\n---\n# depth\n")
+    catalog = tmp_path / "catalog.duckdb"
+
+    scan = runner.invoke(
+        app,
+        [
+            "scan", "--source", str(models), "--windows", "1", "--window-s", "0.01",
+            "--warmup-s", "0", "--idle-s", "0", "--tactic", "baseline",
+            "--executor", "inprocess", "--catalog", str(catalog),
+        ],
+    )  # fmt: skip
+
+    assert scan.exit_code == 0, scan.output  # a skip is not a failure
+    assert "0 benchmarked, 0 unchanged, 1 skipped, 0 failed" in scan.stdout
+    (reason,) = (
+        Catalog(catalog, read_only=True)
+        .query("SELECT reason FROM runs WHERE model_id = 'org/depth' AND status = 'skipped'")
+        .rows[0]
+    )
+    assert reason.startswith("unsupported task 'depth-estimation' (supported: ")
+    assert all(task in reason for task in supported_tasks())
+    assert f"skipped: org/depth: {reason}" in scan.stderr

@@ -303,3 +303,149 @@ def test_recorded_hub_responses_are_understood(loopback_hub: LoopbackHub) -> Non
     assert detailed.revision == "714eb0fa89d2f80546fda750413ed43d93601a13"
     assert detailed.weights_mb == pytest.approx(267.832558)  # model.safetensors only
     assert detailed.task == TASK and detailed.path is None and detailed.skip_reason is None
+
+
+# -- tags from the task registry, not a fixed list ----------------------------------------
+
+TEST_ONLY_TASK = "test-only-classification"
+
+
+@pytest.fixture
+def test_only_task(tmp_path: Path, tiny_schemes_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A task registered for this test alone (a text classifier under another tag), with a
+    workload, a gate and a reference model in a copy of the tiny schemes."""
+    import shutil
+
+    from scanner.tasks.registry import TASKS
+    from scanner.tasks.text_classification import TextClassification
+
+    schemes = tmp_path / "schemes"
+    shutil.copytree(tiny_schemes_dir, schemes)
+    v2 = schemes / "v2.toml"
+    text = v2.read_text(encoding="utf-8")
+    for table in ("workload", "quality", "reference_model"):
+        start = text.index(f"[{table}.text-classification]")
+        end = text.find("\n[", start + 1)
+        body = text[start : end if end != -1 else len(text)]
+        text += "\n" + body.replace("text-classification", TEST_ONLY_TASK, 1) + "\n"
+    v2.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("LABELER_SCHEMES_DIR", str(schemes))
+
+    class TestOnlyClassification(TextClassification):
+        task = TEST_ONLY_TASK
+
+    with TASKS.registered(TEST_ONLY_TASK, TestOnlyClassification):
+        yield TEST_ONLY_TASK
+
+
+def test_a_registered_tag_is_listed_and_fetched_like_any_other(
+    loopback_hub: LoopbackHub,
+    tiny_bert_files: dict[str, bytes],
+    tmp_path: Path,
+    test_only_task: str,
+) -> None:
+    loopback_hub.add_model("org/new-task", tiny_bert_files, pipeline_tag=test_only_task)
+    loopback_hub.add_model("org/other", tiny_bert_files, pipeline_tag=TASK)
+
+    (ref,) = discover_hub_models([test_only_task], 5, cache_dir=tmp_path / "cache")
+
+    assert (ref.model_id, ref.task, ref.pipeline_tag) == (
+        "org/new-task",
+        test_only_task,
+        test_only_task,
+    )
+    assert ref.skip_reason is None and ref.path is not None
+
+
+def test_scan_task_accepts_every_registered_tag_and_benchmarks_it(
+    loopback_hub: LoopbackHub,
+    tiny_bert_files: dict[str, bytes],
+    tmp_path: Path,
+    test_only_task: str,
+) -> None:
+    from typer.testing import CliRunner
+
+    from labeler.cli import app
+    from labels import Catalog
+
+    loopback_hub.add_model("org/new-task", tiny_bert_files, pipeline_tag=test_only_task)
+    catalog = tmp_path / "catalog.duckdb"
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan", "--source", "hub", "--task", test_only_task, "--top", "1",
+            "--windows", "1", "--window-s", "0.01", "--warmup-s", "0", "--idle-s", "0",
+            "--tactic", "baseline", "--executor", "inprocess",
+            "--models-dir", str(tmp_path / "models"), "--catalog", str(catalog),
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "1 benchmarked, 0 unchanged, 0 skipped, 0 failed" in result.stdout
+    rows = (
+        Catalog(catalog, read_only=True)
+        .query("SELECT task, status, reason FROM runs WHERE variant = 'baseline'")
+        .rows
+    )
+    assert rows == [(test_only_task, "ok", None)]
+
+
+def test_scan_task_refuses_a_tag_no_adapter_handles_and_lists_the_registry(
+    tmp_path: Path,
+) -> None:
+    """The known tags are the registry's, even one the label scheme does not list yet."""
+    from typer.testing import CliRunner
+
+    from labeler.cli import app
+    from scanner.tasks.registry import TASKS, task_names
+    from scanner.tasks.text_classification import TextClassification
+
+    class RegistryOnly(TextClassification):
+        task = "registry-only-task"
+
+    with TASKS.registered("registry-only-task", RegistryOnly):
+        result = CliRunner().invoke(
+            app,
+            ["scan", "--source", "hub", "--task", "depth-estimation",
+             "--catalog", str(tmp_path / "catalog.duckdb")],
+        )  # fmt: skip
+        known = task_names()
+
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: unknown task 'depth-estimation' (known: ")
+    assert "registry-only-task" in known and all(name in line for name in known)
+
+
+def test_the_cards_model_index_is_kept_from_the_listing(
+    loopback_hub: LoopbackHub, tiny_bert_files: dict[str, bytes]
+) -> None:
+    card = {
+        "pipeline_tag": TASK,
+        "model-index": [
+            {
+                "name": "tiny",
+                "results": [
+                    {
+                        "task": {"type": TASK},
+                        "dataset": {"type": "imdb", "name": "IMDb", "split": "test"},
+                        "metrics": [{"type": "accuracy", "value": 0.88}],
+                    }
+                ],
+            }
+        ],
+    }
+    loopback_hub.add_model("org/evaluated", tiny_bert_files, card_data=card)
+    loopback_hub.add_model("org/plain", tiny_bert_files, downloads=-1)
+
+    evaluated, plain = discover_hub_models([TASK], 5, fetch=False)
+
+    (result,) = json.loads(evaluated.model_index_json)
+    assert (result["dataset_type"], result["dataset_split"], result["metric_type"]) == (
+        "imdb",
+        "test",
+        "accuracy",
+    )
+    assert result["value"] == 0.88
+    assert plain.model_index_json == "[]"

@@ -115,7 +115,7 @@ def test_broken_models_are_recorded_and_the_scan_goes_on(tmp_path, built_models)
     summary = scan(discover_local_models(models), catalog, _options(tactics=["baseline"]))
 
     assert not summary.ok
-    assert summary.failed == 1 and summary.skipped == 2 and summary.benchmarked == 3
+    assert summary.failed == 1 and summary.skipped == 2 and summary.benchmarked == 1
     assert [m for m, _ in summary.failures] == ["org/corrupt"]
     rows = catalog.query(
         "SELECT model_id, status, reason FROM latest_runs WHERE variant = 'baseline'"
@@ -149,3 +149,42 @@ def test_pickle_only_model_is_skipped_with_the_reason(tmp_path, built_models):
     assert status == "skipped"
     assert reason.startswith("only pickle weights")
     assert "--allow-pickle" in reason
+
+
+def test_scan_keeps_card_results_and_a_classifiers_top1_classes(tmp_path, built_models):
+    """What `labeler alternatives` compares quality with, stored at scan time."""
+    import json
+
+    models = tmp_path / "models"
+    bert = copy_model(built_models["bert"], models / "org" / "tiny-bert")
+    (bert / "README.md").write_text(
+        "---\npipeline_tag: text-classification\nmodel-index:\n- name: tiny-bert\n  results:\n"
+        "  - task: {type: text-classification}\n"
+        "    dataset: {type: glue, name: GLUE SST2, config: sst2, split: validation}\n"
+        "    metrics:\n    - {type: accuracy, value: 0.91}\n---\n# tiny\n",
+        encoding="utf-8",
+    )
+    copy_model(built_models["distilbert"], models / "org" / "tiny-distilbert")
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+
+    summary = scan(discover_local_models(models), catalog, _options())
+
+    assert summary.ok and summary.benchmarked == 2, summary.failures
+    stored = dict(catalog.query("SELECT model_id, model_index_json FROM models").rows)
+    (result,) = json.loads(stored["org/tiny-bert"])
+    assert (result["dataset_type"], result["dataset_config"], result["dataset_split"]) == (
+        "glue",
+        "sst2",
+        "validation",
+    )
+    assert (result["metric_type"], result["value"]) == ("accuracy", 0.91)
+    assert stored["org/tiny-distilbert"] == "[]"
+    rows = catalog.query(
+        "SELECT model_id, variant, top1_labels_json FROM runs ORDER BY model_id, variant"
+    ).rows
+    top1 = {(model_id, variant): value for model_id, variant, value in rows}
+    classes = json.loads(top1[("org/tiny-bert", "baseline")])
+    assert classes["inputs"].startswith("tokenizer:")
+    assert len(classes["top1"]) == 32 and set(classes["top1"]) <= set(classes["labels"])
+    assert top1[("org/tiny-bert", "dynamic-int8")] is None  # the baseline's alone
+    assert top1[("org/tiny-distilbert", "baseline")] is None  # not a sequence classifier

@@ -40,3 +40,5 @@ class ModelRef:
     skip_reason: str | None = None
     skip_status: RunStatus = RunStatus.SKIPPED
     metadata: dict[str, str] = field(default_factory=dict)
+    # the card's `model-index` results, normalised (labels.model_index.model_index_json)
+    model_index_json: str = "[]"

@@ -32,6 +32,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import ModelInfo
 
+from labels.model_index import model_index_json
 from labels.run_status import RunStatus
 from scanner.discovery.base import DiscoveryError, ModelRef
 from scanner.discovery.hub_retry import (
@@ -381,6 +382,7 @@ class _HubSession:
             tags=tags,
             skip_reason=skip_reason,
             metadata=metadata,
+            model_index_json=model_index_json(_card_value(info.card_data, "model-index")),
         )
 
     def _weights_plan(self, sizes: dict[str, int | None], info: ModelInfo | None) -> _WeightsPlan:
@@ -467,6 +469,7 @@ class _HubSession:
             tags=tags,
             skip_reason=skip_reason,
             metadata=metadata,
+            model_index_json=model_index_json(card.get("model-index")),
         )
 
     # -- credentials -----------------------------------------------------------------------
@@ -545,6 +548,16 @@ def _license_of(card_data: Any, tags: Iterable[str]) -> str | None:
         if tag.startswith("license:"):
             return tag.removeprefix("license:")
     return None
+
+
+def _card_value(card_data: Any, key: str) -> Any:
+    """A raw card field; the client parses `model-index` away, so read its dict form."""
+    if card_data is None:
+        return None
+    try:
+        return card_data.to_dict().get(key) if hasattr(card_data, "to_dict") else card_data.get(key)
+    except Exception:  # a card the client half-parsed must not lose the model
+        return None
 
 
 def _library_from_tags(tags: Iterable[str]) -> str | None:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from labels.model_index import model_index_json
 from scanner.discovery.base import DiscoveryError, ModelRef
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
@@ -76,6 +77,7 @@ def local_model_ref(path: Path, root: Path, source: str = "local") -> ModelRef:
         weights_mb=sum(p.stat().st_size for p in weights) / 2**20 if weights else None,
         tags=_tags(card.get("tags")),
         skip_reason=skip_reason,
+        model_index_json=model_index_json(card.get("model-index")),
     )
 
 

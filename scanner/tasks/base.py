@@ -86,9 +86,36 @@ class Batch:
         return Batch(moved, self.inferences, self.input_shape, self.source)
 
 
+# Reference inputs drawn from the model's own vocabulary: another model reads them differently.
+MODEL_SPECIFIC_INPUTS = ("fixed-token-ids",)
+
+
 class TaskAdapter(ABC):
     task: str = ""
     auto_class: str = ""  # the transformers Auto class that loads the task's models
+    predicts_classes: bool = False  # `outputs` are class logits, one row per input item
+
+    def top1_labels(
+        self, model: torch.nn.Module, outputs: torch.Tensor, batch: Batch
+    ) -> dict[str, Any] | None:
+        """The predicted class name of each quality input, with the model's label set.
+
+        Stored with a classifier's baseline, so two classifiers with the same label set can
+        be compared by their top-1 agreement on the same inputs (`labeler alternatives`).
+        None for other tasks, and where the inputs are the model's own (random token ids of
+        its vocabulary), which another model would not see as the same text.
+        """
+        if not self.predicts_classes or batch.source in MODEL_SPECIFIC_INPUTS:
+            return None
+        if outputs.dim() != 2:
+            return None
+        id2label = getattr(model.config, "id2label", None) or {}
+        names = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(outputs.shape[1])]
+        return {
+            "labels": names,
+            "top1": [names[i] for i in outputs.argmax(dim=-1).tolist()],
+            "inputs": f"{batch.source}:{batch.input_shape}",
+        }
 
     def load(self, path: Path, device: str, allow_pickle: bool = False) -> torch.nn.Module:
         """Load the model from a local directory, never running repository code."""

@@ -23,6 +23,7 @@ from scanner.tasks.base import (
 class ImageClassification(TaskAdapter):
     task = "image-classification"
     auto_class = "AutoModelForImageClassification"
+    predicts_classes = True
 
     def reference_batch(
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]

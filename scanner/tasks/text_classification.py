@@ -19,6 +19,7 @@ from scanner.tasks.text_inputs import TextBatchAdapter
 class TextClassification(TextBatchAdapter):
     task = "text-classification"
     auto_class = "AutoModelForSequenceClassification"
+    predicts_classes = True
 
     def run(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return model(**batch.kwargs).logits
