@@ -68,9 +68,7 @@ class QuestionAnswering(TaskAdapter):
                 max_length=length,
                 return_tensors="pt",
             )
-            context = torch.tensor(
-                [[sequence == 1 for sequence in encoded.sequence_ids(i)] for i in range(batch_size)]
-            )
+            context = _context_positions(encoded, batch_size)
             kwargs: dict[str, Any] = dict(encoded)
             source = "tokenizer"
         else:
@@ -100,3 +98,15 @@ class QuestionAnswering(TaskAdapter):
                 "end_agreement": same[:, 1].float().mean().item(),
             },
         )
+
+
+def _context_positions(encoded: Any, batch_size: int) -> torch.Tensor:
+    """True at the context's tokens: the second sequence of each encoded pair."""
+    try:
+        return torch.tensor(
+            [[sequence == 1 for sequence in encoded.sequence_ids(i)] for i in range(batch_size)]
+        )
+    except (ValueError, AttributeError):  # a slow tokenizer has no sequence ids
+        if "token_type_ids" in encoded:
+            return encoded["token_type_ids"].bool() & encoded["attention_mask"].bool()
+        return encoded["attention_mask"].bool()
