@@ -118,7 +118,7 @@ def _teacher_targets(
         )
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
     else:
-        ids = fixed_token_ids(model, batch_size, new_tokens - 1).roll(1, dims=1)
+        ids = fixed_token_ids(model, batch_size, new_tokens - 1)
         mask = torch.ones_like(ids)
     first = torch.full((batch_size, 1), int(start), dtype=ids.dtype)
     return torch.cat([first, ids], 1), torch.cat([torch.ones_like(first), mask], 1)
