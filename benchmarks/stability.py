@@ -124,7 +124,8 @@ def scan_seconds(path: Path, scheme_version: str, tactics: list[str] | None) -> 
 
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "catalog.duckdb")
-        # the folder says sentence-similarity; the demo measures it as feature-extraction
+        # the folder says sentence-similarity (the demo's tag since issue 10); measured as
+        # feature-extraction here so figures compare with the recorded ones (same pooling)
         ref = dataclasses.replace(
             local_model_ref(path, path, source="local"), task=MODELS[MINILM_ID]
         )

@@ -26,6 +26,7 @@ QUALITY_WORDS = {
     "top1_agreement": "agreement",
     "cosine_similarity": "cosine similarity",
     "next_token_agreement": "next-token agreement",
+    "span_agreement": "answer-span agreement",
 }
 
 

@@ -51,6 +51,8 @@ def test_card_front_matter_wins_over_architecture(tmp_path):
         (["DistilBertForTokenClassification"], "token-classification"),
         (["LlamaForCausalLM"], "text-generation"),
         (["BertModel"], "feature-extraction"),
+        (["BertForMaskedLM"], "fill-mask"),
+        (["RobertaForQuestionAnswering"], "question-answering"),
         ([], None),
     ],
 )
@@ -105,3 +107,16 @@ def test_a_card_that_is_not_yaml_counts_as_no_card(tmp_path):
     _model_folder(tmp_path / "m", ["BertForSequenceClassification"], "---\ntags: [a, b\n---\n")
     [ref] = discover_local_models(tmp_path)
     assert (ref.task, ref.tags, ref.skip_reason) == ("text-classification", (), None)
+
+
+def test_a_sentence_transformers_folder_without_a_card_tag_is_sentence_similarity(tmp_path):
+    path = _model_folder(tmp_path / "st", ["BertModel"])
+    (path / "modules.json").write_text("[]", encoding="utf-8")
+    (path / "1_Pooling").mkdir()
+    (path / "1_Pooling" / "config.json").write_text('{"pooling_mode": "mean"}')
+    [ref] = discover_local_models(tmp_path)
+    assert (ref.model_id, ref.task, ref.library) == (
+        "st",
+        "sentence-similarity",
+        "sentence-transformers",
+    )

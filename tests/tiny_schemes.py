@@ -31,6 +31,11 @@ TINY_CONFIGS = {
         "model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 2, "n_positions": 128,
         "vocab_size": 1000,
     },
+    "t5-small-encoder-decoder.json": {
+        "model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2,
+        "num_decoder_layers": 2, "num_heads": 4, "vocab_size": 1000, "pad_token_id": 0,
+        "eos_token_id": 1, "decoder_start_token_id": 0,
+    },
 }  # fmt: skip
 
 

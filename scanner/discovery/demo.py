@@ -21,7 +21,24 @@ SYNTHETIC_MODELS = {
     "synthetic/tiny-vit-image-classification": "image-classification",
     "synthetic/tiny-resnet-image-classification": "image-classification",
     "synthetic/tiny-gpt2-text-generation": "text-generation",
+    "synthetic/tiny-bert-feature-extraction": "feature-extraction",
+    "synthetic/tiny-bert-fill-mask": "fill-mask",
+    "synthetic/tiny-bert-question-answering": "question-answering",
+    "synthetic/tiny-t5-summarization": "summarization",
+    "synthetic/tiny-bart-translation": "translation",
+    "synthetic/tiny-t5-text2text-generation": "text2text-generation",
 }
+# the synthetic models saved with a word-piece tokenizer over the reference sentences' words
+WITH_TOKENIZER = (
+    "synthetic/tiny-bert-text-classification",
+    "synthetic/tiny-distilbert-token-classification",
+    "synthetic/tiny-bert-feature-extraction",
+    "synthetic/tiny-bert-fill-mask",
+    "synthetic/tiny-bert-question-answering",
+    "synthetic/tiny-t5-summarization",
+    "synthetic/tiny-bart-translation",
+    "synthetic/tiny-t5-text2text-generation",
+)
 
 
 def minilm_path() -> Path:
@@ -50,12 +67,13 @@ def demo_model_path(model_id: str, models_dir: Path) -> Path:
 
 
 def discover_demo_models(models_dir: Path, include_minilm: bool = True) -> list[ModelRef]:
-    """MiniLM plus every synthetic model, building any that are missing under `models_dir`."""
+    """MiniLM (under its own card's tag, sentence-similarity) plus every synthetic model,
+    building any that are missing under `models_dir`."""
     refs = []
     if include_minilm:
         path = minilm_path()
         ref = local_model_ref(path, path, source="demo")
-        refs.append(_renamed(ref, MINILM_ID, task="feature-extraction", synthetic=False))
+        refs.append(_renamed(ref, MINILM_ID, task=ref.task, synthetic=False))
     for model_id, task in SYNTHETIC_MODELS.items():
         path = demo_model_path(model_id, models_dir)
         ref = local_model_ref(path, path, source="demo")
@@ -133,6 +151,31 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
                 eos_token_id=0,
             )
         ),
+        "synthetic/tiny-bert-feature-extraction": lambda: transformers.BertModel(
+            _tiny_bert_config()
+        ),
+        "synthetic/tiny-bert-fill-mask": lambda: transformers.BertForMaskedLM(_tiny_bert_config()),
+        "synthetic/tiny-bert-question-answering": lambda: transformers.BertForQuestionAnswering(
+            _tiny_bert_config()
+        ),
+        "synthetic/tiny-t5-summarization": lambda: _tiny_t5(transformers),
+        "synthetic/tiny-t5-text2text-generation": lambda: _tiny_t5(transformers),
+        "synthetic/tiny-bart-translation": lambda: transformers.BartForConditionalGeneration(
+            transformers.BartConfig(
+                vocab_size=len(_vocabulary()),
+                d_model=64,
+                encoder_layers=2,
+                decoder_layers=2,
+                encoder_attention_heads=4,
+                decoder_attention_heads=4,
+                encoder_ffn_dim=128,
+                decoder_ffn_dim=128,
+                max_position_embeddings=128,
+                **_WORD_PIECE_SPECIALS,
+                bos_token_id=2,
+                forced_bos_token_id=None,
+            )
+        ),
     }
     if model_id not in builders:
         raise DiscoveryError(f"unknown synthetic model {model_id!r}")
@@ -150,7 +193,7 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
     finally:
         if bars_on:
             hf_logging.enable_progress_bar()
-    if "bert" in model_id:
+    if model_id in WITH_TOKENIZER:
         _write_tokenizer(tmp)
     (tmp / "README.md").write_text(
         "---\n"
@@ -167,6 +210,37 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
     return path
 
 
+# the word-piece vocabulary's special ids ([PAD] 0, [CLS] 2, [SEP] 3) for encoder-decoders
+_WORD_PIECE_SPECIALS = {"pad_token_id": 0, "eos_token_id": 3, "decoder_start_token_id": 2}
+
+
+def _tiny_bert_config():  # noqa: ANN202 (transformers is imported lazily)
+    import transformers
+
+    return transformers.BertConfig(
+        vocab_size=len(_vocabulary()),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+    )
+
+
+def _tiny_t5(transformers):  # noqa: ANN001, ANN202
+    return transformers.T5ForConditionalGeneration(
+        transformers.T5Config(
+            vocab_size=len(_vocabulary()),
+            d_model=64,
+            d_kv=16,
+            d_ff=128,
+            num_layers=2,
+            num_decoder_layers=2,
+            num_heads=4,
+            **_WORD_PIECE_SPECIALS,
+        )
+    )
+
+
 def _vocabulary() -> list[str]:
     from scanner.tasks.reference_text import REFERENCE_SENTENCES
 
@@ -177,6 +251,7 @@ def _vocabulary() -> list[str]:
 def _write_tokenizer(path: Path) -> None:
     from transformers import BertTokenizerFast
 
-    vocab_file = path / "vocab.txt"
-    vocab_file.write_text("\n".join(_vocabulary()) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True).save_pretrained(path)
+    # transformers 5 takes the vocabulary itself (`vocab`); a `vocab_file` keyword is
+    # ignored there and left a tokenizer of the five special tokens (every word [UNK])
+    vocabulary = {word: index for index, word in enumerate(_vocabulary())}
+    BertTokenizerFast(vocab=vocabulary, do_lower_case=True).save_pretrained(path)

@@ -71,6 +71,7 @@ SAFE_FILE_PATTERNS: tuple[str, ...] = (
     "*chat_template.json",
     "*chat_template.jinja",
     "modules.json",
+    "config_sentence_transformers.json",  # its default prompt changes the embedding
     "README.md",
 )
 PICKLE_WEIGHT_SUFFIXES: tuple[str, ...] = (".bin", ".pt", ".pth", ".ckpt")

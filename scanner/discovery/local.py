@@ -18,6 +18,8 @@ from scanner.discovery.base import DiscoveryError, ModelRef
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
 ARCHITECTURE_TASKS = (
     ("ForSequenceClassification", "text-classification"),
+    ("ForMaskedLM", "fill-mask"),
+    ("ForQuestionAnswering", "question-answering"),
     ("ForTokenClassification", "token-classification"),
     ("ForImageClassification", "image-classification"),
     ("ForCausalLM", "text-generation"),
@@ -39,9 +41,20 @@ def discover_local_models(folder: str | Path, source: str = "local") -> list[Mod
             {p.parent for p in root.glob("*/config.json")}
             | {p.parent for p in root.glob("*/*/config.json")}
         )
+    candidates = [path for path in candidates if not _inside_sentence_transformers(path, root)]
     if not candidates:
         raise DiscoveryError(f"no model folders (with config.json) under {root}")
     return [local_model_ref(path, root, source) for path in candidates]
+
+
+def _inside_sentence_transformers(path: Path, root: Path) -> bool:
+    """A module subfolder of a sentence-transformers model (`1_Pooling/config.json`, a
+    Dense layer's config): part of that model, not a model of its own."""
+    return any(
+        (parent / "modules.json").is_file() and (parent / "config.json").is_file()
+        for parent in path.parents
+        if parent != path and parent.is_relative_to(root)
+    )
 
 
 def local_model_ref(path: Path, root: Path, source: str = "local") -> ModelRef:
@@ -87,7 +100,9 @@ def infer_task(path: Path, config: dict) -> str | None:
         for suffix, task in ARCHITECTURE_TASKS:
             if arch.endswith(suffix):
                 return task
-    if (path / "modules.json").exists() or any(a.endswith("Model") for a in architectures):
+    if (path / "modules.json").exists():
+        return "sentence-similarity"  # a sentence-transformers pipeline: follow its pooling
+    if any(a.endswith("Model") for a in architectures):
         return "feature-extraction"
     return None
 

@@ -11,6 +11,7 @@ from scanner.tactics.base import (
     Tactic,
     TacticContext,
 )
+from scanner.tasks.registry import GENERATION_TASKS
 
 
 class Compile(Tactic):
@@ -19,7 +20,7 @@ class Compile(Tactic):
     warms_up_during_build = True
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
-        if ctx.task == "text-generation":
+        if ctx.task in GENERATION_TASKS:
             return Applicability(False, "generate() recompiles per length; not measured in v1")
         return APPLIES
 

@@ -198,6 +198,41 @@ def load_pretrained(
     return model.to(device).eval()
 
 
+def load_with_head(
+    auto_class: Any, path: Path, device: str, allow_pickle: bool, head: str
+) -> torch.nn.Module:
+    """`load_pretrained`, but a checkpoint without the task's head is a load error.
+
+    transformers fills the weights a checkpoint lacks with random values and only warns,
+    so a "fill-mask" repo holding a bare encoder would be measured as if it had a masked-LM
+    head. A missing weight matrix (a parameter of two or more dimensions; tied weights are
+    not reported missing) means the files contradict the task: the model is failed.
+    """
+    check_loadable(path, allow_pickle)
+    try:
+        model, info = auto_class.from_pretrained(
+            str(path),
+            trust_remote_code=False,
+            use_safetensors=None if allow_pickle else True,
+            local_files_only=True,
+            output_loading_info=True,
+        )
+    except Exception as exc:  # transformers raises many types for a broken checkpoint
+        raise ModelLoadError(f"load error: {first_line(exc)}") from None
+    parameters = dict(model.named_parameters())
+    missing = sorted(
+        key
+        for key in info.get("missing_keys", ())
+        if key in parameters and parameters[key].dim() >= 2
+    )
+    if missing:
+        raise ModelLoadError(
+            f"the checkpoint has no {head} head ({len(missing)} weight matrices missing, "
+            f"e.g. {missing[0]}): its files contradict the task"
+        )
+    return model.to(device).eval()
+
+
 def top1_quality(baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
     """Top-1 agreement and KL(baseline || variant) over the last dimension."""
     base = baseline.float().reshape(-1, baseline.shape[-1])

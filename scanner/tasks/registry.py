@@ -17,11 +17,22 @@ if TYPE_CHECKING:
 
 BUILTIN_TASKS = {
     "feature-extraction": "scanner.tasks.feature_extraction:FeatureExtraction",
+    "fill-mask": "scanner.tasks.fill_mask:FillMask",
     "image-classification": "scanner.tasks.image_classification:ImageClassification",
+    "question-answering": "scanner.tasks.question_answering:QuestionAnswering",
+    "sentence-similarity": "scanner.tasks.sentence_similarity:SentenceSimilarity",
+    "summarization": "scanner.tasks.seq2seq:Summarization",
+    "text2text-generation": "scanner.tasks.seq2seq:Seq2SeqGeneration",
     "text-classification": "scanner.tasks.text_classification:TextClassification",
     "text-generation": "scanner.tasks.text_generation:TextGeneration",
     "token-classification": "scanner.tasks.token_classification:TokenClassification",
+    "translation": "scanner.tasks.seq2seq:Translation",
 }
+
+# Tasks whose measured call is `generate`: a compiled model would recompile per length.
+GENERATION_TASKS = frozenset(
+    {"text-generation", "summarization", "translation", "text2text-generation"}
+)
 
 
 TASKS: Registry[type[TaskAdapter]] = Registry(

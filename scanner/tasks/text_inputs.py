@@ -37,32 +37,52 @@ class TextBatchAdapter(TaskAdapter):
         return Batch(kwargs, batch_size, f"{batch_size}x{length} tokens", source)
 
 
+def reference_tokenizer(path: Path) -> Any | None:
+    """The model's own tokenizer, or None when it has none (or it cannot be loaded)."""
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        return None
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(path), local_files_only=True, trust_remote_code=False
+        )
+    except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
+        return None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def reference_sentences(count: int, offset: int = 0) -> list[str]:
+    """`count` reference sentences, cycling, starting at sentence `offset`."""
+    return [REFERENCE_SENTENCES[(i + offset) % len(REFERENCE_SENTENCES)] for i in range(count)]
+
+
+def fixed_token_ids(model: torch.nn.Module, batch_size: int, sequence_length: int) -> torch.Tensor:
+    """Seeded token ids for a model without a tokenizer (ids below 5 are left to specials)."""
+    vocab_size = int(getattr(model.config, "vocab_size", 1000))
+    generator = torch.Generator().manual_seed(0)
+    return torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
+
+
 def tokenize_reference(
     path: Path,
     model: torch.nn.Module,
     batch_size: int,
     sequence_length: int,
     pad_to_length: bool = True,
+    prefix: str = "",
 ) -> tuple[dict[str, torch.Tensor], str]:
     """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
 
     The energy workload pads every sentence to `sequence_length` so that numbers compare;
     quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
+    `prefix` (a prompt some embedding models prepend) is put before each sentence.
     """
-    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
-    tokenizer = None
-    if any((path / name).is_file() for name in TOKENIZER_FILES):
-        try:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(
-                str(path), local_files_only=True, trust_remote_code=False
-            )
-        except Exception:  # a broken tokenizer falls back to fixed ids, recorded as such
-            tokenizer = None
+    sentences = [prefix + s for s in reference_sentences(batch_size)]
+    tokenizer = reference_tokenizer(path)
     if tokenizer is not None:
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         encoded = tokenizer(
             sentences,
             padding="max_length" if pad_to_length else "longest",
@@ -71,7 +91,5 @@ def tokenize_reference(
             return_tensors="pt",
         )
         return dict(encoded), "tokenizer"
-    vocab_size = int(getattr(model.config, "vocab_size", 1000))
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(5, max(vocab_size, 6), (batch_size, sequence_length), generator=generator)
+    ids = fixed_token_ids(model, batch_size, sequence_length)
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, "fixed-token-ids"
