@@ -2,8 +2,8 @@
 
 Writes build/bench/tactics.json (or `--out`) with, for each tactic: energy_change,
 latency_change, quality (metric name, value and extras), build_s, build_energy_wh,
-payback_inferences, qualifies, size_mb, energy_method, and for tactics that do not apply
-or fail, the reason. Prints the same as a table, and whether the measurements agree with
+payback_inferences, qualifies, size_mb, build_disk_bytes (ONNX variants), energy_method,
+and for tactics that do not apply or fail, the reason. Prints the same as a table, and whether the measurements agree with
 the research (dynamic int8 strongest on CPU; local masked pruning without gain).
 
   .venv/bin/python benchmarks/tactics.py                      # CPU, MiniLM, all CPU tactics
@@ -191,6 +191,7 @@ def _row(entry: Recommendation, run: Any) -> dict[str, Any]:
         "build_energy_wh": entry.build_energy_wh,
         "payback_inferences": entry.payback_inferences,
         "size_mb": entry.size_mb,
+        "build_disk_bytes": run.build_disk_bytes,  # issue 11: an ONNX variant's model file
         "energy_cv": run.energy_cv,
         "noisy": bool(run.noisy),
         "energy_method": run.energy_method,

@@ -338,6 +338,25 @@ def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m005_build_disk_bytes(con: duckdb.DuckDBPyConnection) -> None:
+    """An ONNX variant's build writes the model it runs from to disk: a build cost in bytes."""
+    con.execute("ALTER TABLE runs ADD COLUMN build_disk_bytes BIGINT")
+    # views list `r.*`: bind latest_runs again so it shows the new column
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_runs AS
+        SELECT r.*
+        FROM runs r
+        QUALIFY row_number() OVER (
+            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
+                         r.protocol
+            ORDER BY r.finished_at DESC NULLS LAST
+        ) = 1
+        """
+    )
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

@@ -107,6 +107,9 @@ class RunRecord:
     reference_ratios_json: str | None = None  # [E_model / E_reference] per pair, in order
     # "scheme" (graded) or "energy-score" (the AI Energy Score protocol, never graded)
     protocol: str = "scheme"
+    # Build cost on disk (m005): bytes of the files the variant runs from (an ONNX model),
+    # when its build wrote any; None for variants that live in memory only.
+    build_disk_bytes: int | None = None
 
 
 @dataclass(frozen=True)

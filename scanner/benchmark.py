@@ -190,6 +190,7 @@ def benchmark_model(
         batch = adapter.reference_batch(path, model, workload).to(job.device)
         quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
         provenance["reference_inputs"] = batch.source or "adapter"
+        ctx = replace(ctx, example_inputs=_example_inputs(batch))
         labelled, eval_note = _prepare_eval(job, adapter, path, model, workload)
         if job.eval_data:
             provenance["eval_data"] = {
@@ -269,6 +270,15 @@ def benchmark_model(
         for r in results
     ]
     return ModelBenchmark(finished, params, not_applicable)
+
+
+def _example_inputs(batch: Batch) -> dict[str, Any]:
+    """At most two items of the reference batch, on the CPU: what a tactic that exports
+    the model (ONNX) traces it with; the real inputs, so their names and dtypes match."""
+    return {
+        name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+        for name, value in batch.split(2)[0].kwargs.items()
+    }
 
 
 def _load_1m() -> float | None:
@@ -423,7 +433,10 @@ def _measure_variant(
         qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,
         build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
-        size_mb=_state_dict_mb(built.model),
+        size_mb=(
+            built.disk_bytes / 2**20 if built.disk_bytes is not None else _state_dict_mb(built.model)
+        ),
+        build_disk_bytes=built.disk_bytes,
         notes=notes or None,
         energy_method=meter.method,
         paired_baseline_wh_per_1k=paired.baseline.energy_wh_per_1k if paired else None,

@@ -40,6 +40,8 @@ TABLES = {
         "paired_baseline_wh_per_1k", "paired_energy_ratio", "paired_latency_ratio",
         "paired_cheaper_windows", "reference_model", "reference_config_sha256",
         "reference_energy_wh_per_1k", "reference_ratios_json", "protocol",
+        # m005: bytes on disk of an ONNX variant's model
+        "build_disk_bytes",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
