@@ -3,8 +3,9 @@
 Writes build/bench/tactics.json (or `--out`) with, for each tactic: energy_change,
 latency_change, quality (metric name, value and extras), build_s, build_energy_wh,
 payback_inferences, qualifies, size_mb, build_disk_bytes (ONNX variants), energy_method,
-and for tactics that do not apply or fail, the reason. Prints the same as a table, and whether the measurements agree with
-the research (dynamic int8 strongest on CPU; local masked pruning without gain).
+and for tactics that do not apply or fail, the reason. Prints the same as a table, and
+whether the measurements agree with the research (dynamic int8 strongest on CPU; local
+masked pruning without gain).
 
   .venv/bin/python benchmarks/tactics.py                      # CPU, MiniLM, all CPU tactics
   .venv/bin/python benchmarks/tactics.py --device cuda --out benchmarks/results/tactics_gpu.json

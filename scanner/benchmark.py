@@ -58,7 +58,7 @@ from scanner.reference import (
     reference_run_fields,
     reference_window_records,
 )
-from scanner.tactics.base import Tactic, TacticContext
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import get_tactic
 from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
 from scanner.tasks.eval_data import (
@@ -433,9 +433,7 @@ def _measure_variant(
         qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,
         build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
-        size_mb=(
-            built.disk_bytes / 2**20 if built.disk_bytes is not None else _state_dict_mb(built.model)
-        ),
+        size_mb=_variant_size_mb(built),
         build_disk_bytes=built.disk_bytes,
         notes=notes or None,
         energy_method=meter.method,
@@ -614,6 +612,14 @@ def _peak_memory_mb(device: str) -> float | None:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _variant_size_mb(built: BuiltVariant) -> float | None:
+    """The files it runs from, for a variant the build wrote to disk (ONNX), else its
+    state dict."""
+    if built.disk_bytes is not None:
+        return built.disk_bytes / 2**20
+    return _state_dict_mb(built.model)
 
 
 def _state_dict_mb(model: torch.nn.Module) -> float | None:

