@@ -275,9 +275,10 @@ def benchmark_model(
 def _example_inputs(batch: Batch) -> dict[str, Any]:
     """At most two items of the reference batch, on the CPU: what a tactic that exports
     the model (ONNX) traces it with; the real inputs, so their names and dtypes match."""
+    first = batch.split(2)[0] if batch.inferences > 0 else batch
     return {
         name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
-        for name, value in batch.split(2)[0].kwargs.items()
+        for name, value in first.kwargs.items()
     }
 
 
