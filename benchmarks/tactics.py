@@ -2,13 +2,13 @@
 
 Writes build/bench/tactics.json (or `--out`) with, for each tactic: energy_change,
 latency_change, quality (metric name, value and extras), build_s, build_energy_wh,
-payback_inferences, qualifies, saving_measurable, size_mb, energy_method, the money
-figures `cost_per_million` and `payback_money` (labeler.costs, at the default prices or
-`--electricity-price-per-kwh` / `--hardware-price-per-hour` and their environment
-variables), and for tactics that do not apply or fail, the reason. `--batch-sizes 1,8,32,64`
-adds the baseline's batching sweep and the batching advice. Prints the same as a table,
-and whether the measurements agree with the research (dynamic int8 strongest on CPU; local
-masked pruning without gain).
+payback_inferences, qualifies, saving_measurable, size_mb, build_disk_bytes (ONNX variants),
+energy_method, the money figures `cost_per_million` and `payback_money` (labeler.costs, at
+the default prices or `--electricity-price-per-kwh` / `--hardware-price-per-hour` and their
+environment variables), and for tactics that do not apply or fail, the reason.
+`--batch-sizes 1,8,32,64` adds the baseline's batching sweep and the batching advice. Prints
+the same as a table, and whether the measurements agree with the research (dynamic int8
+strongest on CPU; local masked pruning without gain).
 
   .venv/bin/python benchmarks/tactics.py                      # CPU, MiniLM, all CPU tactics
   .venv/bin/python benchmarks/tactics.py --device cuda --out benchmarks/results/tactics_gpu.json
@@ -258,6 +258,7 @@ def _row(entry: Recommendation, run: Any, money: VariantMoney) -> dict[str, Any]
             else None
         ),
         "size_mb": entry.size_mb,
+        "build_disk_bytes": run.build_disk_bytes,  # issue 11: an ONNX variant's model file
         "energy_cv": run.energy_cv,
         "noisy": bool(run.noisy),
         "energy_method": run.energy_method,

@@ -338,12 +338,8 @@ def m004_run_protocol(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-@migration
-def m005_run_batch_sweep(con: duckdb.DuckDBPyConnection) -> None:
-    """A baseline's energy and latency at several batch sizes (`labeler scan --batch-sizes`):
-    batching is a deployment tactic, measured beside the label's fixed workload."""
-    con.execute("ALTER TABLE runs ADD COLUMN batch_sweep_json VARCHAR")
-    # views list `r.*`: bind latest_runs again so it shows the new column
+def _bind_latest_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Views list `r.*`: bind latest_runs again so it shows a column just added to runs."""
     con.execute(
         """
         CREATE OR REPLACE VIEW latest_runs AS
@@ -356,6 +352,14 @@ def m005_run_batch_sweep(con: duckdb.DuckDBPyConnection) -> None:
         ) = 1
         """
     )
+
+
+@migration
+def m005_run_batch_sweep(con: duckdb.DuckDBPyConnection) -> None:
+    """A baseline's energy and latency at several batch sizes (`labeler scan --batch-sizes`):
+    batching is a deployment tactic, measured beside the label's fixed workload."""
+    con.execute("ALTER TABLE runs ADD COLUMN batch_sweep_json VARCHAR")
+    _bind_latest_runs(con)
 
 
 @migration
@@ -364,19 +368,14 @@ def m006_card_results_and_predictions(con: duckdb.DuckDBPyConnection) -> None:
     (`model-index`) and, for classifiers, each baseline's top-1 labels on the reference inputs."""
     con.execute("ALTER TABLE models ADD COLUMN model_index_json VARCHAR NOT NULL DEFAULT '[]'")
     con.execute("ALTER TABLE runs ADD COLUMN top1_labels_json VARCHAR")
-    # views list `r.*`: bind latest_runs again so it shows the new column
-    con.execute(
-        """
-        CREATE OR REPLACE VIEW latest_runs AS
-        SELECT r.*
-        FROM runs r
-        QUALIFY row_number() OVER (
-            PARTITION BY r.model_id, r.revision, r.task, r.hardware_profile, r.variant,
-                         r.protocol
-            ORDER BY r.finished_at DESC NULLS LAST
-        ) = 1
-        """
-    )
+    _bind_latest_runs(con)
+
+
+@migration
+def m007_build_disk_bytes(con: duckdb.DuckDBPyConnection) -> None:
+    """An ONNX variant's build writes the model it runs from to disk: a build cost in bytes."""
+    con.execute("ALTER TABLE runs ADD COLUMN build_disk_bytes BIGINT")
+    _bind_latest_runs(con)
 
 
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:

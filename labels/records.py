@@ -114,6 +114,9 @@ class RunRecord:
     # Classifier baselines (m006): {"labels": [class names by index], "top1": [the predicted
     # class name of each quality input, in order], "inputs": where those inputs came from}
     top1_labels_json: str | None = None
+    # Build cost on disk (m007): bytes of the files the variant runs from (an ONNX model),
+    # when its build wrote any; None for variants that live in memory only.
+    build_disk_bytes: int | None = None
 
 
 @dataclass(frozen=True)

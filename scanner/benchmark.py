@@ -60,7 +60,7 @@ from scanner.reference import (
     reference_run_fields,
     reference_window_records,
 )
-from scanner.tactics.base import Tactic, TacticContext
+from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import get_tactic
 from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
 from scanner.tasks.eval_data import (
@@ -193,6 +193,7 @@ def benchmark_model(
         batch = adapter.reference_batch(path, model, workload).to(job.device)
         quality_batch = adapter.quality_batch(path, model, workload).to(job.device)
         provenance["reference_inputs"] = batch.source or "adapter"
+        ctx = replace(ctx, example_inputs=_example_inputs(batch))
         labelled, eval_note = _prepare_eval(job, adapter, path, model, workload)
         if job.eval_data:
             provenance["eval_data"] = {
@@ -290,6 +291,16 @@ def benchmark_model(
         for r in results
     ]
     return ModelBenchmark(finished, params, not_applicable)
+
+
+def _example_inputs(batch: Batch) -> dict[str, Any]:
+    """At most two items of the reference batch, on the CPU: what a tactic that exports
+    the model (ONNX) traces it with; the real inputs, so their names and dtypes match."""
+    first = batch.split(2)[0] if batch.inferences > 0 else batch
+    return {
+        name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+        for name, value in first.kwargs.items()
+    }
 
 
 def _load_1m() -> float | None:
@@ -450,7 +461,8 @@ def _measure_variant(
         qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,
         build_energy_wh=0.0 if tactic.is_baseline else build_reading.energy_j / J_PER_WH,
-        size_mb=_state_dict_mb(built.model),
+        size_mb=_variant_size_mb(built),
+        build_disk_bytes=built.disk_bytes,
         notes=notes or None,
         energy_method=meter.method,
         paired_baseline_wh_per_1k=paired.baseline.energy_wh_per_1k if paired else None,
@@ -629,6 +641,14 @@ def _peak_memory_mb(device: str) -> float | None:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _variant_size_mb(built: BuiltVariant) -> float | None:
+    """The files it runs from, for a variant the build wrote to disk (ONNX), else its
+    state dict."""
+    if built.disk_bytes is not None:
+        return built.disk_bytes / 2**20
+    return _state_dict_mb(built.model)
 
 
 def _state_dict_mb(model: torch.nn.Module) -> float | None:

@@ -41,6 +41,8 @@ TABLES = {
         "paired_cheaper_windows", "reference_model", "reference_config_sha256",
         "reference_energy_wh_per_1k", "reference_ratios_json", "protocol", "batch_sweep_json",
         "top1_labels_json",
+        # m007: bytes on disk of an ONNX variant's model
+        "build_disk_bytes",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",

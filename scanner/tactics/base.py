@@ -8,7 +8,8 @@ the build, and judges its quality against the baseline.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -20,6 +21,9 @@ class TacticContext:
     task: str
     model_type: str  # config.model_type, e.g. bert, vit, gpt2
     compute_capability: tuple[int, int] | None = None  # GPUs only
+    # A few items of the reference inputs (on the CPU), for tactics that trace or export
+    # the model (ONNX); None outside the benchmark, where such a tactic builds its own.
+    example_inputs: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def on_gpu(self) -> bool:
@@ -41,6 +45,9 @@ class BuiltVariant:
     dtype: str = "float32"
     input_dtype: torch.dtype | None = None  # cast floating inputs (pixels) to this
     notes: str = ""
+    # Bytes the build wrote to disk that the variant runs from (an ONNX file); None when
+    # the variant lives in memory only and its size is that of its state dict.
+    disk_bytes: int | None = None
 
 
 class Tactic(ABC):

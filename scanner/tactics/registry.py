@@ -35,6 +35,10 @@ BUILTIN_TACTICS = {
     "torchao-int8-weight-only": "scanner.tactics.torchao_quant:INT8_WEIGHT_ONLY",
     "torchao-int8-dynamic": "scanner.tactics.torchao_quant:INT8_DYNAMIC",
     "torchao-float8": "scanner.tactics.torchao_quant:FLOAT8",
+    # issue 11: ONNX Runtime variants
+    "onnx-fp32": "scanner.tactics.onnx_runtime:ONNX_FP32",
+    "onnx-int8-dynamic": "scanner.tactics.onnx_runtime:ONNX_INT8_DYNAMIC",
+    "onnx-fp16": "scanner.tactics.onnx_runtime:ONNX_FP16",
 }
 
 
