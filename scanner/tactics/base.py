@@ -8,7 +8,7 @@ the build, and judges its quality against the baseline.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -41,6 +41,9 @@ class BuiltVariant:
     dtype: str = "float32"
     input_dtype: torch.dtype | None = None  # cast floating inputs (pixels) to this
     notes: str = ""
+    # quality figures the build measured itself (e.g. before and after healing), stored
+    # with the run's quality values; the gate never reads them
+    build_quality: dict[str, float] = field(default_factory=dict)
 
 
 class Tactic(ABC):

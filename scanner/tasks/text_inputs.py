@@ -7,6 +7,7 @@ returned so the run can record it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,15 @@ def tokenize_reference(
     batch_size: int,
     sequence_length: int,
     pad_to_length: bool = True,
+    sentences: Sequence[str] = REFERENCE_SENTENCES,
 ) -> tuple[dict[str, torch.Tensor], str]:
     """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
 
     The energy workload pads every sentence to `sequence_length` so that numbers compare;
     quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
+    `sentences` are taken in order and repeated when the batch is longer.
     """
-    sentences = [REFERENCE_SENTENCES[i % len(REFERENCE_SENTENCES)] for i in range(batch_size)]
+    sentences = [sentences[i % len(sentences)] for i in range(batch_size)]
     tokenizer = None
     if any((path / name).is_file() for name in TOKENIZER_FILES):
         try:
