@@ -6,7 +6,8 @@ sentence-BERT models of the literature were fine-tuned after pruning; here the p
 (the student) learns to reproduce the unpruned model's (the teacher's, i.e. the baseline's)
 task outputs on unlabelled text that ships offline (`distillation_text`): pooled, normalised
 embeddings by cosine distance, classifier logits by KL divergence. AdamW, a small learning
-rate and a fixed seed; dropout stays off, so the same budget gives the same student.
+rate and a fixed seed; the input embeddings stay frozen and dropout off, so the same steps
+give the same student.
 
 The budget is a tactic parameter: at most `max_steps` optimiser steps and at most
 `max_cpu_s` seconds of this process's CPU time, whichever ends first. The training runs
@@ -53,7 +54,7 @@ class HealingBudget:
     max_cpu_s: float
     batch_size: int = 16  # sentences per step
     sequence_length: int = 64  # tokens at most per sentence
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -75,10 +76,10 @@ class HealingReport:
 class DistilledLayerPruning(Tactic):
     """`pruning`, then distillation from the unpruned model within `budget`."""
 
-    def __init__(self, pruning: LayerPruning, budget: HealingBudget) -> None:
+    def __init__(self, pruning: LayerPruning, budget: HealingBudget, name: str = "") -> None:
         self.pruning = pruning
         self.budget = budget
-        self.name = f"{pruning.name}-distilled"
+        self.name = name or f"{pruning.name}-distilled"  # a plugin names its own budget
         self.description = (
             f"{pruning.description.rstrip('.')}, then train it on the unpruned model's outputs "
             f"(at most {budget.max_steps} steps or {budget.max_cpu_s:g} CPU s)."
@@ -146,7 +147,10 @@ def heal(
     inputs = _training_inputs(path, student, budget)
     torch.manual_seed(budget.seed)
     _make_trainable(student)
-    params = [p for p in student.parameters() if p.is_floating_point()]
+    # the input embeddings stay the teacher's: half of a small encoder's weights, shared
+    # vocabulary, and their update would cost more than the layers' on a CPU
+    frozen = {id(p) for p in student.get_input_embeddings().parameters()}
+    params = [p for p in student.parameters() if p.is_floating_point() and id(p) not in frozen]
     optimiser = torch.optim.AdamW(params, lr=budget.learning_rate, weight_decay=0.01)
     first: float | None = None
     last: float | None = None

@@ -73,9 +73,7 @@ def neighbour_overlap(base: torch.Tensor, var: torch.Tensor, k: int = NEIGHBOURS
         sims = normed @ normed.T
         sims.fill_diagonal_(float("-inf"))
         neighbours.append(sims.topk(k, dim=-1).indices)
-    kept = [
-        len(set(a.tolist()) & set(b.tolist())) for a, b in zip(*neighbours, strict=True)
-    ]
+    kept = [len(set(a.tolist()) & set(b.tolist())) for a, b in zip(*neighbours, strict=True)]
     return sum(kept) / (k * n)
 
 
