@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         "--steps", type=int, default=None, help="healing steps (default: the tactic's)"
     )
     parser.add_argument("--cpu-s", type=float, default=None, help="healing CPU-second budget")
+    parser.add_argument("--lr", type=float, default=None, help="healing learning rate")
     parser.add_argument("--tactic", action="append", help="only these tactics (repeatable)")
     parser.add_argument(
         "--out", type=Path, default=Path("build/bench/healing.json"), help="JSON path"
@@ -70,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.tactic or (*QUALITY_TACTICS, *HEALED_TACTICS):
         tactic = get_tactic(name)
         if isinstance(tactic, DistilledLayerPruning) and (
-            args.steps is not None or args.cpu_s is not None
+            args.steps is not None or args.cpu_s is not None or args.lr is not None
         ):
             budget = replace(
                 tactic.budget,
                 max_steps=args.steps if args.steps is not None else tactic.budget.max_steps,
                 max_cpu_s=args.cpu_s if args.cpu_s is not None else tactic.budget.max_cpu_s,
+                learning_rate=args.lr if args.lr is not None else tactic.budget.learning_rate,
             )
             tactic = DistilledLayerPruning(tactic.pruning, budget)
         candidate = copy.deepcopy(model)
