@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,36 @@ class SchemeError(LabelerError):
 
 @dataclass(frozen=True)
 class QualityGate:
+    """The quality a variant must keep: `metric` at least `minimum`, and every metric in
+    `also` at least its own minimum (scheme v2's embedding gate judges neighbours kept and
+    the rank correlation of similarities together)."""
+
     metric: str
     minimum: float
+    also: dict[str, float] = field(default_factory=dict)
+
+    def value_of(self, values: Mapping[str, float], fallback: float) -> float:
+        """The gated metric's value, or `fallback` (the adapter's own primary metric) when
+        the adapter does not compute the scheme's metric (a plugin with its own names)."""
+        value = values.get(self.metric)
+        return float(value) if value is not None else fallback
+
+    def shortfalls(self, values: Mapping[str, float], fallback: float) -> list[str]:
+        """Why the gate is not met, one entry per metric under its minimum (or missing)."""
+        short = []
+        value = self.value_of(values, fallback)
+        if not value >= self.minimum:
+            short.append(f"{self.metric} {value:.4f} < {self.minimum:g}")
+        for metric, minimum in self.also.items():
+            other = values.get(metric)
+            if other is None:
+                short.append(f"{metric} not measured")
+            elif not float(other) >= minimum:
+                short.append(f"{metric} {float(other):.4f} < {minimum:g}")
+        return short
+
+    def passes(self, values: Mapping[str, float], fallback: float) -> bool:
+        return not self.shortfalls(values, fallback)
 
 
 @dataclass(frozen=True)
@@ -143,10 +172,7 @@ def load_scheme(version: str = DEFAULT_SCHEME_VERSION, path: Path | None = None)
         bounds = [upper[g] for g in GRADES[:-1]]
         if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
             raise SchemeError(f"scheme {path.name}: thresholds must increase from A to F")
-        gates = {
-            task: QualityGate(metric=str(g["metric"]), minimum=float(g["min"]))
-            for task, g in data["quality"].items()
-        }
+        gates = {task: _quality_gate(task, g, path) for task, g in data["quality"].items()}
         references = {
             (r["task"], r["hardware"]): Reference(
                 task=r["task"],
@@ -174,6 +200,20 @@ def load_scheme(version: str = DEFAULT_SCHEME_VERSION, path: Path | None = None)
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise SchemeError(f"scheme {path.name} is malformed: {exc}") from None
+
+
+def _quality_gate(task: str, entry: dict[str, Any], scheme_path: Path) -> QualityGate:
+    """`metric` and `min`, and optionally `also = { other_metric = minimum, ... }`."""
+    also = entry.get("also", {})
+    if not isinstance(also, dict):
+        raise SchemeError(
+            f"scheme {scheme_path.name}: quality.{task}.also must be a table of metric = minimum"
+        )
+    return QualityGate(
+        metric=str(entry["metric"]),
+        minimum=float(entry["min"]),
+        also={str(metric): float(minimum) for metric, minimum in also.items()},
+    )
 
 
 def file_sha256(path: Path) -> str:

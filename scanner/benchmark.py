@@ -28,7 +28,7 @@ import torch
 from labels.batching import batch_sweep_to_json
 from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.run_status import RunStatus
-from labels.scheme import Scheme, SchemeError
+from labels.scheme import QualityGate, Scheme, SchemeError
 from labels.stopping import grade_decided, saving_decided
 from labels.timestamps import utc_now
 from scanner.batch_sweep import measure_batch_sweep
@@ -214,7 +214,7 @@ def benchmark_model(
             protocol=protocol,
             sync=sync,
             idle_power_w=idle_power_w,
-            quality_minimum=gate.minimum,
+            quality_gate=gate,
             make_record=base_record,
             labelled=labelled,
             grade_decided=(
@@ -324,7 +324,7 @@ class VariantBench:
     protocol: Protocol
     sync: Callable[[], None]
     idle_power_w: float
-    quality_minimum: float  # the scheme's quality gate
+    quality_gate: QualityGate  # the scheme's: one metric's minimum, and any `also`
     make_record: Callable[..., RunRecord]
     labelled: LabelledEval | None = None
     # the grade is certain from these model/reference pair ratios (labels/stopping.py)
@@ -387,7 +387,12 @@ def _measure_variant(
         quality = adapter.quality(
             outputs if baseline_outputs is None else baseline_outputs, outputs
         )
-        qualifies = quality.value >= bench.quality_minimum
+        quality_values = {quality.metric: quality.value, **quality.extra}
+        gate = bench.quality_gate
+        gated_metric = gate.metric if gate.metric in quality_values else quality.metric
+        gated_value = gate.value_of(quality_values, quality.value)
+        shortfalls = gate.shortfalls(quality_values, quality.value)
+        qualifies = not shortfalls
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
         beside_reference: PairedMeasurement | None = None
@@ -426,10 +431,12 @@ def _measure_variant(
             )
             measurement = paired.variant
     peak_mem_mb = _peak_memory_mb(ctx.device)
-    quality_values = {quality.metric: quality.value, **quality.extra}
+    # what the build itself judged (a healed variant's quality before healing, say)
+    quality_values.update(built.build_quality)
     if accuracy is not None:
         quality_values["labelled_accuracy"] = accuracy
-    notes = "; ".join(n for n in (built.notes, extra_note) if n)
+    gate_note = f"quality gate not met: {', '.join(shortfalls)}" if shortfalls else ""
+    notes = "; ".join(n for n in (built.notes, extra_note, gate_note) if n)
     # a classifier's baseline keeps its top-1 classes: other models compare with them
     top1 = (
         adapter.top1_labels(built.model, outputs, bench.quality_batch)
@@ -455,8 +462,8 @@ def _measure_variant(
         latency_ms_p95=measurement.latency_ms_p95,
         peak_mem_mb=peak_mem_mb,
         idle_power_w=idle_power_w,
-        quality_metric=quality.metric,
-        quality_value=quality.value,
+        quality_metric=gated_metric,
+        quality_value=gated_value,
         quality_json=json.dumps(quality_values),
         qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,

@@ -237,3 +237,25 @@ def test_provenance_records_which_inputs_the_reference_batch_used(
     result = run(job_for(bare, ["baseline"]))
     provenance = json.loads(by_tactic(result)["baseline"].provenance_json)
     assert provenance["reference_inputs"] == "fixed-token-ids"
+
+
+def test_v2_gates_embeddings_on_neighbours_kept_with_every_minimum(tiny_model: Path) -> None:
+    """Scheme v2's embedding gate reads top10_overlap and also similarity_spearman; a miss
+    is named in the note."""
+    job = job_for(tiny_model, ["layer-drop-top-50"], task="feature-extraction", scheme_version="v2")
+    v2 = load_scheme("v2")  # the tests' v2: shipped gates, tiny reference models
+    gate = v2.quality_gate("feature-extraction")
+    assert (gate.metric, gate.also) == ("top10_overlap", {"similarity_spearman": 0.95})
+    strict = dataclasses.replace(gate, also={"similarity_spearman": 1.01})
+    for scheme, expect_pass in ((v2, None), (dataclasses.replace(
+        v2, quality_gates={**v2.quality_gates, "feature-extraction": strict}
+    ), False)):  # fmt: skip
+        variant = by_tactic(run(job, scheme))["layer-drop-top-50"]
+        values = json.loads(variant.quality_json)
+        assert variant.quality_metric == "top10_overlap"
+        assert variant.quality_value == values["top10_overlap"]
+        passes = values["top10_overlap"] >= 0.9 and values["similarity_spearman"] >= 0.95
+        assert variant.qualifies is (passes if expect_pass is None else expect_pass)
+        if not variant.qualifies:
+            assert "quality gate not met: " in variant.notes
+    assert "similarity_spearman" in variant.notes and "< 1.01" in variant.notes

@@ -150,3 +150,33 @@ def test_quality_batch_splits_into_workload_shaped_chunks() -> None:
     assert [c.inferences for c in batch.split(12)] == [12, 12, 8]
     with pytest.raises(ValueError):
         batch.split(0)
+
+
+def test_top10_overlap_counts_the_neighbours_each_item_keeps() -> None:
+    from scanner.tasks.feature_extraction import neighbour_overlap
+
+    base = torch.nn.functional.normalize(logits(shape=(40, 8)), dim=-1)
+    assert neighbour_overlap(base, base.clone()) == 1.0
+    # a rotation keeps every similarity, so every neighbour
+    rotation, _ = torch.linalg.qr(logits(seed=3, shape=(8, 8)))
+    assert neighbour_overlap(base, base @ rotation) == pytest.approx(1.0)
+    unrelated = torch.nn.functional.normalize(logits(seed=4, shape=(40, 8)), dim=-1)
+    assert neighbour_overlap(base, unrelated) < 0.5  # chance is 10/39
+    # fewer items than neighbours: every other item is a neighbour
+    assert neighbour_overlap(base[:5], unrelated[:5]) == 1.0
+    assert neighbour_overlap(base[:1], unrelated[:1]) == 1.0
+
+
+def test_embeddings_are_judged_on_128_distinct_sentences(tmp_path: Path) -> None:
+    from scanner.discovery.demo import build_synthetic_model
+    from scanner.tasks.reference_text import QUALITY_SENTENCES, REFERENCE_SENTENCES
+
+    assert len(set(QUALITY_SENTENCES)) == 128
+    assert QUALITY_SENTENCES[:32] == REFERENCE_SENTENCES
+    path = build_synthetic_model("synthetic/tiny-bert-text-classification", tmp_path / "m")
+    adapter = adapter_for("feature-extraction")
+    model = adapter.load(path, "cpu")
+    batch = adapter.quality_batch(path, model, {"batch_size": 8, "sequence_length": 128})
+    assert batch.inferences == 128 and batch.kwargs["input_ids"].shape[0] == 128
+    result = adapter.quality(*(2 * [adapter.outputs(model, batch).detach()]))
+    assert result.extra["top10_overlap"] == 1.0

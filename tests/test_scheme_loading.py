@@ -130,3 +130,32 @@ def test_errors_say_what_is_wrong() -> None:
         v1.grade_for_eei(-0.5)
     with pytest.raises(SchemeError, match=r"^scheme v1 has no quality gate for 'speech'$"):
         v1.quality_gate("speech")
+
+
+def test_v2_gates_embeddings_on_neighbours_kept_and_similarity_ranks() -> None:
+    gate = load_scheme("v2", path=SCHEMES_DIR / "v2.toml").quality_gate("feature-extraction")
+    assert gate == QualityGate("top10_overlap", 0.9, {"similarity_spearman": 0.95})
+    assert gate.passes({"top10_overlap": 0.9, "similarity_spearman": 0.95}, fallback=0.0)
+    assert gate.shortfalls({"top10_overlap": 0.95, "similarity_spearman": 0.9}, 0.0) == [
+        "similarity_spearman 0.9000 < 0.95"
+    ]
+    assert gate.shortfalls({"top10_overlap": 0.95}, 0.0) == ["similarity_spearman not measured"]
+    # an adapter without the scheme's metric is judged on its own primary value
+    assert QualityGate("top10_overlap", 0.9).value_of({"cosine_similarity": 0.5}, 0.5) == 0.5
+    assert not QualityGate("top10_overlap", 0.9).passes({"cosine_similarity": 0.5}, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("also", "message"),
+    [("3", "must be a table of metric = minimum"), ('{ similarity_spearman = "x" }', "malformed")],
+)
+def test_a_malformed_extra_minimum_is_a_scheme_error(
+    tmp_path: Path, also: str, message: str
+) -> None:
+    text = (SCHEMES_DIR / "v1.toml").read_text(encoding="utf-8")
+    old = 'metric = "cosine_similarity"\nmin = 0.99\n'
+    assert old in text
+    bad = tmp_path / "v9.toml"
+    bad.write_text(text.replace(old, f"{old}also = {also}\n"), encoding="utf-8")
+    with pytest.raises(SchemeError, match=message):
+        load_scheme("v9", path=bad)

@@ -146,7 +146,7 @@ def baseline_run(ratios: list[float] | None, *, at: datetime = T0, **changes) ->
         "windows": 5,
         "energy_wh_per_1k": 0.4,
         "energy_cv": 0.02,
-        "quality_metric": "cosine_similarity",
+        "quality_metric": "top10_overlap",  # v2 gates embeddings on neighbours kept
         "quality_value": 1.0,
         "qualifies": True,
         "reference_model": spec.model_id,

@@ -48,6 +48,9 @@ class BuiltVariant:
     # Bytes the build wrote to disk that the variant runs from (an ONNX file); None when
     # the variant lives in memory only and its size is that of its state dict.
     disk_bytes: int | None = None
+    # quality figures the build measured itself (e.g. before and after healing), stored
+    # with the run's quality values; the gate never reads them
+    build_quality: dict[str, float] = field(default_factory=dict)
 
 
 class Tactic(ABC):

@@ -27,6 +27,11 @@ BUILTIN_TACTICS = {
     "layer-drop-top-33": "scanner.tactics.layer_pruning:LAYER_DROP_TOP_33",
     "layer-drop-top-50": "scanner.tactics.layer_pruning:LAYER_DROP_TOP_50",
     "layer-drop-alternate": "scanner.tactics.layer_pruning:LAYER_DROP_ALTERNATE",
+    # layer dropping healed by distillation (issue 11): minutes of training, so not default
+    "layer-drop-top-50-distilled": "scanner.tactics.layer_healing:LAYER_DROP_TOP_50_DISTILLED",
+    "layer-drop-alternate-distilled": (
+        "scanner.tactics.layer_healing:LAYER_DROP_ALTERNATE_DISTILLED"
+    ),
     "prune-global-25": "scanner.tactics.pruning:PRUNE_GLOBAL_25",
     "prune-global-50": "scanner.tactics.pruning:PRUNE_GLOBAL_50",
     "prune-local-25": "scanner.tactics.pruning:PRUNE_LOCAL_25",

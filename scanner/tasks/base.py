@@ -17,7 +17,7 @@ import torch
 
 from labels.errors import first_line
 
-QUALITY_ITEMS = 32  # reference items quality is judged on (all reference sentences)
+QUALITY_ITEMS = 32  # reference items quality is judged on (embeddings: 128, feature_extraction.py)
 
 
 class UnsupportedTask(Exception):

@@ -13,6 +13,7 @@ sentence-similarity, or the scheme's reference config) is mean pooled and normal
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import torch
 
 from scanner.tasks.base import Batch, ModelLoadError
 from scanner.tasks.feature_extraction import FeatureExtraction
+from scanner.tasks.reference_text import QUALITY_SENTENCES, REFERENCE_SENTENCES
 from scanner.tasks.text_inputs import reference_tokenizer, tokenize_reference
 
 # sentence-transformers' legacy boolean keys, in the order its Pooling concatenates modes
@@ -150,7 +152,23 @@ class SentenceSimilarity(FeatureExtraction):
     def reference_batch(
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
     ) -> Batch:
-        batch_size, length = int(workload["batch_size"]), int(workload["sequence_length"])
+        return self._sentence_batch(path, model, workload, int(workload["batch_size"]))
+
+    def quality_batch(self, path: Path, model: torch.nn.Module, workload: dict[str, Any]) -> Batch:
+        """The 128 quality sentences, through the same modules as the workload."""
+        return self._sentence_batch(
+            path, model, workload, len(QUALITY_SENTENCES), sentences=QUALITY_SENTENCES
+        )
+
+    def _sentence_batch(
+        self,
+        path: Path,
+        model: torch.nn.Module,
+        workload: dict[str, Any],
+        batch_size: int,
+        sentences: Sequence[str] = REFERENCE_SENTENCES,
+    ) -> Batch:
+        length = int(workload["sequence_length"])
         pipeline = read_sentence_pipeline(path)
         kwargs, source = tokenize_reference(
             path,
@@ -159,6 +177,7 @@ class SentenceSimilarity(FeatureExtraction):
             length,
             pad_to_length=workload.get("pad_to_length", True),
             prefix=pipeline.prompt,
+            sentences=sentences,
         )
         pooling_mask = kwargs["attention_mask"].clone()
         if pipeline.prompt and not pipeline.include_prompt and source == "tokenizer":

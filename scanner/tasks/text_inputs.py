@@ -7,6 +7,7 @@ returned so the run can record it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,11 @@ def reference_tokenizer(path: Path) -> Any | None:
     return tokenizer
 
 
-def reference_sentences(count: int, offset: int = 0) -> list[str]:
-    """`count` reference sentences, cycling, starting at sentence `offset`."""
-    return [REFERENCE_SENTENCES[(i + offset) % len(REFERENCE_SENTENCES)] for i in range(count)]
+def reference_sentences(
+    count: int, offset: int = 0, sentences: Sequence[str] = REFERENCE_SENTENCES
+) -> list[str]:
+    """`count` of `sentences` (the reference sentences), cycling, starting at `offset`."""
+    return [sentences[(i + offset) % len(sentences)] for i in range(count)]
 
 
 def fixed_token_ids(model: torch.nn.Module, batch_size: int, sequence_length: int) -> torch.Tensor:
@@ -73,18 +76,20 @@ def tokenize_reference(
     sequence_length: int,
     pad_to_length: bool = True,
     prefix: str = "",
+    sentences: Sequence[str] = REFERENCE_SENTENCES,
 ) -> tuple[dict[str, torch.Tensor], str]:
     """Tokenize the reference sentences, or use fixed token ids when there is no tokenizer.
 
     The energy workload pads every sentence to `sequence_length` so that numbers compare;
     quality batches (`pad_to_length=False`) pad to the longest sentence, as a server would.
-    `prefix` (a prompt some embedding models prepend) is put before each sentence.
+    `prefix` (a prompt some embedding models prepend) is put before each sentence;
+    `sentences` are taken in order and repeated when the batch is longer.
     """
-    sentences = [prefix + s for s in reference_sentences(batch_size)]
+    texts = [prefix + s for s in reference_sentences(batch_size, sentences=sentences)]
     tokenizer = reference_tokenizer(path)
     if tokenizer is not None:
         encoded = tokenizer(
-            sentences,
+            texts,
             padding="max_length" if pad_to_length else "longest",
             truncation=True,
             max_length=sequence_length,
