@@ -212,7 +212,8 @@ def test_the_gate_is_the_embedding_gate_through_the_real_benchmark(
 ) -> None:
     """A random encoder at BERT's init scale keeps cosine near 1 whatever is cut (the
     embedding layer dominates); at ten times that scale its layers matter, as trained
-    layers do: int8 keeps its embeddings, dropping half its layers does not."""
+    layers do: compiling keeps its embeddings, dropping half its layers does not. (int8
+    reorders this random encoder's neighbours: top-10 overlap 0.86, under the v2 gate.)"""
     import transformers
 
     sensitive = tmp_path / "sensitive"
@@ -235,14 +236,14 @@ def test_the_gate_is_the_embedding_gate_through_the_real_benchmark(
     gate = scheme.quality_gate("sentence-similarity")
     assert gate == scheme.quality_gate("feature-extraction")
 
-    runs = benchmark_runs(folder, "sentence-similarity", ["dynamic-int8", "layer-drop-top-50"])
+    runs = benchmark_runs(folder, "sentence-similarity", ["compile", "layer-drop-top-50"])
 
     for record in runs.values():
         assert record.status == "ok", record.reason
-        assert record.quality_metric == "cosine_similarity"
+        assert record.quality_metric == gate.metric == "top10_overlap"
     assert json.loads(runs["baseline"].provenance_json)["reference_inputs"] == "tokenizer"
     assert runs["baseline"].reference_model == "v2/bert-base-encoder"
-    assert runs["dynamic-int8"].quality_value >= gate.minimum and runs["dynamic-int8"].qualifies
+    assert runs["compile"].quality_value >= gate.minimum and runs["compile"].qualifies
     dropped = runs["layer-drop-top-50"]
     assert dropped.quality_value < gate.minimum and not dropped.qualifies
 
