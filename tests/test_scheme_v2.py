@@ -38,7 +38,7 @@ def test_v2_is_the_default_and_every_task_has_a_hashed_reference_model(v2) -> No
     for spec in v2.reference_models.values():
         assert spec.config_path.is_file()
         assert file_sha256(spec.config_path) == spec.config_sha256
-        assert spec.config()["model_type"] in {"bert", "vit", "gpt2"}
+        assert spec.config()["model_type"] in {"bert", "vit", "gpt2", "whisper", "detr", "clip"}
     assert v2.reference_model("text-generation").energy_multiple == 16.0
     assert [v2.upper_eei[g] for g in GRADES[:-1]] == [0.125, 0.25, 0.5, 1.0, 2.0, 4.0]
     assert v2.has_references_for("gpu-some-future-board-96gb")

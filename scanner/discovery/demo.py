@@ -12,6 +12,11 @@ import shutil
 from pathlib import Path
 
 from scanner.discovery.base import DiscoveryError, ModelRef
+from scanner.discovery.demo_speech_vision import (
+    SPEECH_VISION_MODELS,
+    speech_vision_builders,
+    write_speech_vision_files,
+)
 from scanner.discovery.local import local_model_ref
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -21,6 +26,7 @@ SYNTHETIC_MODELS = {
     "synthetic/tiny-vit-image-classification": "image-classification",
     "synthetic/tiny-resnet-image-classification": "image-classification",
     "synthetic/tiny-gpt2-text-generation": "text-generation",
+    **SPEECH_VISION_MODELS,  # Whisper, YOLOS, CLIP (issue 10b)
 }
 
 
@@ -134,6 +140,7 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
             )
         ),
     }
+    builders.update(speech_vision_builders())  # issue 10b
     if model_id not in builders:
         raise DiscoveryError(f"unknown synthetic model {model_id!r}")
     torch.manual_seed(0)
@@ -152,6 +159,7 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
             hf_logging.enable_progress_bar()
     if "bert" in model_id:
         _write_tokenizer(tmp)
+    write_speech_vision_files(model_id, tmp)  # issue 10b
     (tmp / "README.md").write_text(
         "---\n"
         f"pipeline_tag: {SYNTHETIC_MODELS[model_id]}\n"

@@ -21,6 +21,12 @@ BUILTIN_TASKS = {
     "text-classification": "scanner.tasks.text_classification:TextClassification",
     "text-generation": "scanner.tasks.text_generation:TextGeneration",
     "token-classification": "scanner.tasks.token_classification:TokenClassification",
+    # speech and vision (issue 10b)
+    "automatic-speech-recognition": "scanner.tasks.speech_recognition:AutomaticSpeechRecognition",
+    "object-detection": "scanner.tasks.object_detection:ObjectDetection",
+    "zero-shot-image-classification": (
+        "scanner.tasks.zero_shot_image_classification:ZeroShotImageClassification"
+    ),
 }
 
 
