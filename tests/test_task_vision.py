@@ -15,9 +15,9 @@ from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.discovery.demo import build_synthetic_model
 from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
+from scanner.reference import build_reference
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import TACTICS
-from scanner.reference import build_reference
 from scanner.tasks.object_detection import box_iou, detection_quality
 from scanner.tasks.registry import adapter_for
 from scanner.tasks.zero_shot_image_classification import LABEL_PROMPTS
@@ -159,3 +159,44 @@ def test_shipped_vision_references_build_and_run_on_their_workloads() -> None:
         assert reference.batch.inferences == 2
         with torch.inference_mode():
             assert reference.call() is not None
+
+
+def test_a_scan_records_a_tag_that_contradicts_the_files_as_failed_and_goes_on(
+    models, tmp_path: Path
+) -> None:
+    """A ViT classifier under an object-detection tag, and one under a zero-shot tag, fail
+    with one line each; the YOLOS beside them is measured."""
+    from labels import Catalog
+    from scanner.discovery.local import discover_local_models
+    from scanner.scan import ScanOptions, scan
+    from tests.tiny_models import FAST_PROTOCOL, copy_model
+
+    vit = build_synthetic_model("synthetic/tiny-vit-image-classification", tmp_path / "vit")
+    folder = tmp_path / "models"
+    copy_model(models[YOLOS], folder / "org" / "yolos")
+    for name, tag in (("vit-as-detector", DETECTION), ("vit-as-clip", ZERO_SHOT)):
+        copy_model(vit, folder / "org" / name)
+        readme = folder / "org" / name / "README.md"
+        readme.write_text(f"---\npipeline_tag: {tag}\n---\n\n# {name}\n", encoding="utf-8")
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    options = ScanOptions(
+        device="cpu",
+        tactics=["baseline"],
+        protocol=dict(FAST_PROTOCOL),
+        executor="inprocess",
+        timeout_s=300.0,
+    )
+
+    summary = scan(discover_local_models(folder), catalog, options)
+
+    assert summary.failed == 2
+    rows = catalog.query("SELECT model_id, task, status, reason FROM latest_runs").rows
+    by_model = {model_id: (task, status, reason) for model_id, task, status, reason in rows}
+    assert by_model["org/yolos"][:2] == (DETECTION, "ok")
+    for name, tag in (("org/vit-as-detector", DETECTION), ("org/vit-as-clip", ZERO_SHOT)):
+        task, status, reason = by_model[name]
+        assert (task, status) == (tag, "failed")
+        assert reason == (
+            f"the files contradict the {tag} tag: config model_type 'vit' "
+            f"(ViTForImageClassification) has no {tag} head in transformers"
+        )
