@@ -136,3 +136,14 @@ def test_shipped_whisper_base_reference_and_its_multiple() -> None:
     assert spec.config()["d_model"] == 512 and spec.config()["encoder_layers"] == 6
     assert spec.energy_multiple == 4.4
     assert scheme.workload(TASK) == {"batch_size": 1, "audio_seconds": 5.0, "new_tokens": 16}
+
+
+def test_a_local_whisper_folder_without_a_card_is_found_under_its_task(
+    whisper: Path, tmp_path: Path
+) -> None:
+    from scanner.discovery.local import discover_local_models
+
+    folder = shutil.copytree(whisper, tmp_path / "models" / "org" / "whisper")
+    (folder / "README.md").unlink()  # the task comes from the architecture
+    [ref] = discover_local_models(tmp_path / "models")
+    assert (ref.model_id, ref.task, ref.skip_reason) == ("org/whisper", TASK, None)

@@ -200,3 +200,16 @@ def test_a_scan_records_a_tag_that_contradicts_the_files_as_failed_and_goes_on(
             f"the files contradict the {tag} tag: config model_type 'vit' "
             f"(ViTForImageClassification) has no {tag} head in transformers"
         )
+
+
+def test_local_detection_and_clip_folders_without_cards_get_their_tasks(
+    models, tmp_path: Path
+) -> None:
+    from scanner.discovery.local import discover_local_models
+    from tests.tiny_models import copy_model
+
+    for model_id in (YOLOS, CLIP):
+        copy_model(models[model_id], tmp_path / "models" / model_id)
+        (tmp_path / "models" / model_id / "README.md").unlink()
+    tasks = {ref.model_id: ref.task for ref in discover_local_models(tmp_path / "models")}
+    assert tasks == {YOLOS: DETECTION, CLIP: ZERO_SHOT}
