@@ -213,3 +213,42 @@ def test_local_detection_and_clip_folders_without_cards_get_their_tasks(
         (tmp_path / "models" / model_id / "README.md").unlink()
     tasks = {ref.model_id: ref.task for ref in discover_local_models(tmp_path / "models")}
     assert tasks == {YOLOS: DETECTION, CLIP: ZERO_SHOT}
+
+
+def test_sigmoid_detectors_are_read_without_a_no_object_class() -> None:
+    """RT-DETR scores each class with a sigmoid (no trailing "no object" logit)."""
+    import transformers
+
+    config = transformers.AutoConfig.for_model(
+        "rt_detr",
+        num_queries=20,
+        num_labels=5,
+        d_model=64,
+        encoder_hidden_dim=64,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        use_pretrained_backbone=False,
+        backbone_config={
+            "model_type": "rt_detr_resnet",
+            "depths": [1, 1, 1, 1],
+            "hidden_sizes": [16, 32, 64, 128],
+            "embedding_size": 16,
+            "layer_type": "basic",
+            "out_features": ["stage2", "stage3", "stage4"],
+        },
+        encoder_in_channels=[32, 64, 128],
+        decoder_in_channels=[64, 64, 64],
+        num_feature_levels=3,
+    )
+    torch.manual_seed(0)
+    model = transformers.AutoModelForObjectDetection.from_config(config).eval()
+    adapter = adapter_for(DETECTION)
+    batch = adapter.reference_batch(Path("."), model, {"batch_size": 2, "image_size": 224})
+    with torch.inference_mode():
+        slots = adapter.outputs(model, batch)
+        logits = model(**batch.kwargs).logits
+    assert logits.shape[-1] == 5 and slots.shape == (2, 20, 6)
+    assert torch.allclose(slots[..., 1], logits.sigmoid().max(-1).values)
+    assert adapter.quality(slots, slots.clone()).value == pytest.approx(1.0, abs=1e-5)
