@@ -38,7 +38,15 @@ def test_v2_is_the_default_and_every_task_has_a_hashed_reference_model(v2) -> No
     for spec in v2.reference_models.values():
         assert spec.config_path.is_file()
         assert file_sha256(spec.config_path) == spec.config_sha256
-        assert spec.config()["model_type"] in {"bert", "vit", "gpt2", "t5"}
+        assert spec.config()["model_type"] in {
+            "bert",
+            "vit",
+            "gpt2",
+            "t5",
+            "whisper",
+            "detr",
+            "clip",
+        }
     assert v2.reference_model("text-generation").energy_multiple == 16.0
     for task in ("summarization", "translation", "text2text-generation"):
         assert v2.reference_model(task).energy_multiple == 2.0  # bart-base-sized: scheme.md

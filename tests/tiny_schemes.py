@@ -36,6 +36,36 @@ TINY_CONFIGS = {
         "num_decoder_layers": 2, "num_heads": 4, "vocab_size": 1000, "pad_token_id": 0,
         "eos_token_id": 1, "decoder_start_token_id": 0,
     },
+    # speech and vision (issue 10b)
+    "whisper-base.json": {
+        "model_type": "whisper", "vocab_size": 600, "num_mel_bins": 80, "d_model": 32,
+        "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2, "encoder_ffn_dim": 37, "decoder_ffn_dim": 37,
+        "max_source_positions": 1500, "max_target_positions": 64, "pad_token_id": 0,
+        "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 3,
+    },
+    "detr-resnet-50.json": {
+        "model_type": "detr", "use_timm_backbone": False, "use_pretrained_backbone": False,
+        "backbone_config": {
+            "model_type": "resnet", "embedding_size": 8, "hidden_sizes": [8, 16],
+            "depths": [1, 1], "layer_type": "basic", "out_features": ["stage2"],
+        },
+        "d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2, "encoder_ffn_dim": 37, "decoder_ffn_dim": 37,
+        "num_queries": 10, "num_labels": 5,
+    },
+    "clip-vit-base-patch32.json": {
+        "model_type": "clip", "projection_dim": 16,
+        "text_config": {
+            "vocab_size": 1000, "hidden_size": 32, "intermediate_size": 37,
+            "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 32,
+            "bos_token_id": 998, "eos_token_id": 999, "pad_token_id": 1,
+        },
+        "vision_config": {
+            "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "image_size": 32, "patch_size": 8,
+        },
+    },
 }  # fmt: skip
 
 

@@ -12,6 +12,11 @@ import shutil
 from pathlib import Path
 
 from scanner.discovery.base import DiscoveryError, ModelRef
+from scanner.discovery.demo_speech_vision import (
+    SPEECH_VISION_MODELS,
+    speech_vision_builders,
+    write_speech_vision_files,
+)
 from scanner.discovery.local import local_model_ref
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -27,6 +32,7 @@ SYNTHETIC_MODELS = {
     "synthetic/tiny-t5-summarization": "summarization",
     "synthetic/tiny-bart-translation": "translation",
     "synthetic/tiny-t5-text2text-generation": "text2text-generation",
+    **SPEECH_VISION_MODELS,  # Whisper, YOLOS, CLIP (issue 10b)
 }
 # the synthetic models saved with a word-piece tokenizer over the reference sentences' words
 WITH_TOKENIZER = (
@@ -177,6 +183,7 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
             )
         ),
     }
+    builders.update(speech_vision_builders())  # issue 10b
     if model_id not in builders:
         raise DiscoveryError(f"unknown synthetic model {model_id!r}")
     torch.manual_seed(0)
@@ -195,6 +202,7 @@ def build_synthetic_model(model_id: str, path: Path) -> Path:
             hf_logging.enable_progress_bar()
     if model_id in WITH_TOKENIZER:
         _write_tokenizer(tmp)
+    write_speech_vision_files(model_id, tmp)  # issue 10b
     (tmp / "README.md").write_text(
         "---\n"
         f"pipeline_tag: {SYNTHETIC_MODELS[model_id]}\n"

@@ -17,6 +17,10 @@ from scanner.discovery.base import DiscoveryError, ModelRef
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
 ARCHITECTURE_TASKS = (
+    # speech and vision (issue 10b); before any generic suffix, which would claim them
+    ("WhisperForConditionalGeneration", "automatic-speech-recognition"),
+    ("ForObjectDetection", "object-detection"),
+    ("CLIPModel", "zero-shot-image-classification"),
     ("ForSequenceClassification", "text-classification"),
     ("ForMaskedLM", "fill-mask"),
     ("ForQuestionAnswering", "question-answering"),

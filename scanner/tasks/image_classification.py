@@ -18,6 +18,7 @@ from scanner.tasks.base import (
     TaskAdapter,
     top1_quality,
 )
+from scanner.tasks.image_inputs import model_image_size, seeded_pixels
 
 
 class ImageClassification(TaskAdapter):
@@ -29,10 +30,9 @@ class ImageClassification(TaskAdapter):
         self, path: Path, model: torch.nn.Module, workload: dict[str, Any]
     ) -> Batch:
         batch_size = int(workload["batch_size"])
-        size = _model_image_size(model.config, int(workload["image_size"]))
+        size = model_image_size(model.config, int(workload["image_size"]))
         channels = int(getattr(model.config, "num_channels", 3))
-        generator = torch.Generator().manual_seed(0)
-        pixels = torch.randn(batch_size, channels, size, size, generator=generator)
+        pixels = seeded_pixels(batch_size, channels, size)
         shape = f"{batch_size}x{channels}x{size}x{size}"
         return Batch({"pixel_values": pixels}, batch_size, shape, "seeded-random-pixels")
 
@@ -41,12 +41,3 @@ class ImageClassification(TaskAdapter):
 
     def quality(self, baseline: torch.Tensor, variant: torch.Tensor) -> QualityResult:
         return top1_quality(baseline, variant)
-
-
-def _model_image_size(config: Any, default: int) -> int:
-    size = getattr(config, "image_size", None)
-    if isinstance(size, (list, tuple)):
-        size = size[0]
-    if isinstance(size, dict):
-        size = size.get("height") or size.get("shortest_edge")
-    return int(size) if size else default

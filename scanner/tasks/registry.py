@@ -27,6 +27,12 @@ BUILTIN_TASKS = {
     "text-generation": "scanner.tasks.text_generation:TextGeneration",
     "token-classification": "scanner.tasks.token_classification:TokenClassification",
     "translation": "scanner.tasks.seq2seq:Translation",
+    # speech and vision (issue 10b)
+    "automatic-speech-recognition": "scanner.tasks.speech_recognition:AutomaticSpeechRecognition",
+    "object-detection": "scanner.tasks.object_detection:ObjectDetection",
+    "zero-shot-image-classification": (
+        "scanner.tasks.zero_shot_image_classification:ZeroShotImageClassification"
+    ),
 }
 
 # Tasks whose measured call is `generate`: a compiled model would recompile per length.
