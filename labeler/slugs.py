@@ -12,6 +12,8 @@ import hashlib
 import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# An id whose every segment `safe_segment` keeps as it is (no dot first, at most 80 long).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,79})*")
 
 
 def _digest(text: str) -> str:
@@ -43,6 +45,8 @@ def model_slug(model_id: str) -> str:
     Hub ids cannot contain `--`, so for them the slug is reversible; anything else gets a hash
     from `safe_segment` or here, so that `a/b` and a local `a--b` never collide.
     """
+    if "--" not in model_id and _PLAIN_ID.fullmatch(model_id):
+        return model_id.replace("/", "--")  # the common case, without a pass per segment
     slug = "--".join(model_segments(model_id))
     if "--" in model_id:
         slug = f"{slug}-{_digest(model_id)}"
