@@ -372,6 +372,24 @@ def write_file(path: str, text: str) -> int:
     return len(data)
 
 
+def link_file(source: str, target: str) -> None:
+    """Make `target` the same file as `source`: a hard link, so nothing is written twice
+    (a copy where the filesystem has no links). An existing `target` is replaced, never
+    written through, so a file linked to it keeps its content."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        link_file(source, target)
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.link(source, target)
+    except OSError:  # no hard links here (some network and FAT filesystems)
+        shutil.copyfile(source, target)
+
+
 def _clear(out_dir: Path) -> None:
     """Clear what an earlier build of ours left, never a directory we did not make."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -562,6 +580,9 @@ def _render_models(
                 if progress:
                     progress(done, total)
             return alongside()
+        # Compile every template here, once, so that the workers inherit them compiled.
+        for name in state.env.list_templates(extensions=["j2"]):
+            state.env.get_template(name)
         with (
             mp.get_context("fork").Pool(min(workers, len(batches))) as pool,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-shared") as side,
@@ -616,8 +637,8 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
         if label.hardware not in badged:
             badged[label.hardware] = _badge_texts(model_id, label)
             _write_badge(write, root, model_id, badged[label.hardware], label.hardware)
-    # the model's own badge is its first label's, already built for that label's hardware
-    _write_badge(write, root, model_id, badged[model_labels[0].hardware], None)
+    # the model's own badge is its first label's: the same files, linked rather than copied
+    _link_own_badge(root, model_id, model_labels[0].hardware)
     model = details.models.get((model_id, model_labels[0].revision))
     html_text = state.env.get_template("model.html.j2").render(
         **state.common,
@@ -892,14 +913,24 @@ def _badge_texts(model_id: str, label: LatestLabel) -> tuple[str, str, str]:
     )
 
 
+def _link_own_badge(root: str, model_id: str, hardware: str) -> None:
+    """The model's own badge files: those of its first label's hardware profile. (Made
+    after that profile's files, which an incremental build rewrites in place: a rewrite
+    shows through the link until it is made again here, with the same bytes.)"""
+    source = f"{root}badges/{badge_stem(model_id, hardware)}"
+    target = f"{root}badges/{badge_stem(model_id)}"
+    for suffix in _BADGE_SUFFIXES:
+        link_file(source + suffix, target + suffix)
+
+
 def _write_badge(
     write: Callable[[str, str], int],
     root: str,
     model_id: str,
     texts: tuple[str, str, str],
-    hardware: str | None,
+    hardware: str,
 ) -> None:
-    """The three badge files of one hardware profile (None: the model's own badge)."""
+    """The three badge files of one hardware profile."""
     stem = f"{root}badges/{badge_stem(model_id, hardware)}"
     for suffix, text in zip(_BADGE_SUFFIXES, texts, strict=True):
         write(stem + suffix, text)

@@ -20,6 +20,7 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
+@functools.lru_cache(maxsize=200_000)  # task and hardware names recur on every page
 def safe_segment(segment: str) -> str:
     """One path segment holding only letters, digits, dot, dash and underscore.
 
@@ -59,7 +60,7 @@ def badge_stem(model_id: str, hardware: str | None = None) -> str:
     The id keeps its `/` nesting (`badges/org/name.svg`); a per-profile badge adds
     `--<hardware>` to the last segment.
     """
-    segments = model_segments(model_id)
+    segments = model_id.split("/") if _PLAIN_ID.fullmatch(model_id) else model_segments(model_id)
     if hardware is not None:
         segments[-1] = f"{segments[-1]}--{safe_segment(hardware)}"
     return "/".join(segments)

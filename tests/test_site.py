@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 import labeler.site
 import labeler.site_rows
 from benchmarks.site_scale import change_one_model, fill_synthetic_catalog
-from labeler.site import SiteSummary, build_site, pareto_front, script_json
+from labeler.site import (
+    SiteSummary,
+    build_site,
+    link_file,
+    pareto_front,
+    script_json,
+    write_file,
+)
 from labeler.slugs import badge_stem, model_segments, model_slug, safe_segment
 from tests.site_catalog import (
     BROKEN_ID,
@@ -341,6 +349,18 @@ def test_incremental_build_renders_only_the_changed_model(tmp_path: Path) -> Non
     assert not (site / "badges" / f"{badge_stem(HOSTILE_ID)}.svg").exists()
     assert (site / "models" / f"{model_slug(VIT_ID)}.html").exists()
     assert build_site(catalog, site, site_url=SITE_URL, full=True).rendered_models == 4
+
+
+def test_own_badge_is_a_link_that_a_new_first_profile_replaces(tmp_path: Path) -> None:
+    gpu, cpu, own = (str(tmp_path / name) for name in ("gpu.svg", "cpu.svg", "own.svg"))
+    write_file(gpu, "gpu badge")
+    write_file(cpu, "cpu badge")
+    link_file(gpu, own)
+    assert Path(own).read_text() == "gpu badge" and os.path.samefile(gpu, own)
+    link_file(cpu, own)  # the first profile changed: the link moves, nothing is written through
+    assert Path(own).read_text() == "cpu badge" and Path(gpu).read_text() == "gpu badge"
+    link_file(cpu, str(tmp_path / "new" / "dir" / "own.svg"))  # makes the folder
+    assert (tmp_path / "new" / "dir" / "own.svg").read_text() == "cpu badge"
 
 
 def test_a_new_site_url_renders_every_page_again(tmp_path: Path) -> None:
