@@ -402,8 +402,12 @@ def test_one_changed_model_reads_only_the_rows_it_shows_up_in(
     monkeypatch.setattr(labeler.site, "TASK_TABLE_ROWS", 10)
     catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 400)  # 10 chunks, 5 tasks
     site = tmp_path / "site"
-    first = build_site(catalog, site, workers=1)
-    assert first.full and first.labels_read >= 400
+    calls: list[tuple[int, int]] = []
+    # two worker processes render the pages while this one makes the shared pages
+    first = build_site(catalog, site, workers=2, progress=lambda *call: calls.append(call))
+    assert first.full and first.labels_read >= 400 and first.rendered_models == 400
+    assert calls[0] == (0, 400) and calls[-1] == (400, 400) and len(calls) > 2  # a bar moves
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     nothing = build_site(catalog, site, workers=1)
     assert nothing.rendered_models == 0
     assert nothing.labels_read == 10  # the index's first page, rendered on every build
