@@ -510,7 +510,14 @@ def build_site(
     index_bytes = _render_models(state, todo, workers, progress, alongside=shared_pages)
     if previous is not None:
         _remove(out_dir, set(previous.files) - set(manifest.files))
-    manifest.save(out_dir)
+    unchanged = (
+        previous is not None
+        and not plan.render
+        and not plan.removed
+        and (previous.chunks, previous.files) == (manifest.chunks, manifest.files)
+    )
+    if not unchanged:  # at 100,000 models the manifest is ~10 MB: not rewritten for nothing
+        manifest.save(out_dir)
     return SiteSummary(
         out_dir=out_dir,
         models=len(manifest.models),
