@@ -5,8 +5,10 @@ pages read well without JavaScript and work from file:// or any static host: rel
 links only, no CDN, no fonts from elsewhere. The index embeds its rows as JSON and a small
 script sorts, filters, searches and paginates them in the browser.
 
-The catalog is read once up front (labels, runs, models, hardware) and grouped in Python,
-and each template is compiled once, so 10,000 models build in seconds, not minutes.
+A build asks the catalog for one digest per model and compares them with the manifest the
+last build left (`site_plan`), so it reads and renders only the models that changed, and
+rewrites only the row chunks and task pages that list them. Model pages render on forked
+worker processes while this one makes the shared pages; each template is compiled once.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ import multiprocessing as mp
 import os
 import shutil
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
+import duckdb
 import jinja2
+from duckdb import DuckDBPyConnection as Connection
 from markupsafe import Markup
 
 from labeler.alternatives import (
@@ -51,19 +56,35 @@ from labeler.figures import format_change, format_energy, format_percent
 from labeler.recommend import batching_summary
 from labeler.site_inputs import (
     ChartRun,
+    LabelReads,
     ModelDetails,
-    SiteInputs,
+    SiteOverview,
     label_key,
+    label_sort_key,
+    read_baselines,
     read_chart_runs,
+    read_first_labels,
+    read_label_rows,
     read_model_details,
-    read_site_inputs,
+    read_site_overview,
+    read_task_profiles,
 )
-from labeler.site_manifest import MANIFEST_FILE, ModelEntry, SiteManifest, content_hash, tree_hash
+from labeler.site_manifest import MANIFEST_FILE, SiteManifest, content_hash, tree_hash
+from labeler.site_plan import (
+    BuildPlan,
+    dirty_chunks,
+    dirty_tasks,
+    labels_digest,
+    model_entries,
+    page_names,
+    plan_build,
+)
 from labeler.site_provenance import build_provenance
-from labeler.site_rows import chunk_count, chunk_name, chunk_of, encode_row
+from labeler.site_rows import chunk_count, chunk_name, encode_row
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import (
     Catalog,
+    HardwareRecord,
     ModelRecord,
     RunRecord,
     Scheme,
@@ -89,6 +110,7 @@ _MODELS_PER_BATCH = 250
 _RENDER_CODE = (
     "site.py",
     "site_inputs.py",
+    "site_plan.py",
     "alternatives.py",
     "site_rows.py",
     "site_provenance.py",
@@ -102,6 +124,7 @@ _RENDER_CODE = (
 MAX_CHART_POINTS = 2000
 _MARKER_FILE = ".labeler-site"
 _OWNED_DIRS = ("models", "tasks", "badges", "data", "static")
+_BADGE_SUFFIXES = (".svg", ".json", ".recommendations.json")
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,9 @@ class SiteSummary:
     build_s: float
     rendered_models: int  # model pages rendered by this build (all of them when `full`)
     full: bool  # True when nothing of an earlier build could be reused
+    # Label rows this build turned into Python objects: every label on a full build; on an
+    # incremental one, those of the rendered models, the rewritten chunks and task pages.
+    labels_read: int = 0
 
 
 # -- formatting --------------------------------------------------------------------------
@@ -293,16 +319,15 @@ def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None
     }
 
 
-def grade_bars(labels: list[LatestLabel]) -> dict[str, Any]:
+def grade_bars(labels: Iterable[LatestLabel]) -> dict[str, Any]:
     """Geometry of a bar chart: how many labels in each class, plus the ungraded."""
-    counts = {g: 0 for g in GRADES}
-    ungraded = 0
-    for label in labels:
-        if label.grade in counts:
-            counts[label.grade] += 1
-        else:
-            ungraded += 1
-    entries = [(g, g, counts[g]) for g in GRADES] + [("na", "n/a", ungraded)]
+    return grade_bars_from_counts(Counter(label.grade for label in labels))
+
+
+def grade_bars_from_counts(counts: Mapping[str | None, int]) -> dict[str, Any]:
+    """The bar chart of `grade_bars` from a count per class (a key outside A-G: ungraded)."""
+    ungraded = sum(count for grade, count in counts.items() if grade not in GRADES)
+    entries = [(g, g, counts.get(g, 0)) for g in GRADES] + [("na", "n/a", ungraded)]
     width, height, left, top, bottom, bar_w, gap = 440, 220, 16, 24, 32, 40, 12
     peak = max(1, *(count for _, _, count in entries))
     bars = []
@@ -327,6 +352,9 @@ def grade_bars(labels: list[LatestLabel]) -> dict[str, Any]:
 # -- data ---------------------------------------------------------------------------------
 
 
+# -- data ---------------------------------------------------------------------------------
+
+
 def _tags(model: ModelRecord | None) -> list[str]:
     if model is None:
         return []
@@ -337,38 +365,46 @@ def _tags(model: ModelRecord | None) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
-_MADE_DIRS: set[Path] = set()
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 
 
-class _FileWriter:
-    """Writes files on a few threads: with 10,000 models the build is mostly file creation,
-    which waits on the filesystem rather than the CPU, so overlapping the waits pays."""
+def write_file(path: str, text: str) -> int:
+    """Write `text` as UTF-8 to `path` (making its folder on first need); return its bytes.
 
-    def __init__(self, threads: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="site-write")
-        self._pending: list[Future[None]] = []
-        self._made_dirs = _MADE_DIRS  # shared by the writers of a process: mkdir is slow
+    A build writes some 70,000 small files, so this is plain os.open/os.write: a thread pool
+    or pathlib's objects cost more CPU per file than the write itself on a 2-core host.
+    """
+    data = text.encode("utf-8")
+    try:
+        fd = os.open(path, _WRITE_FLAGS, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, _WRITE_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    return len(data)
 
-    def write(self, path: Path, text: str) -> int:
-        if path.parent not in self._made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(path.parent)
-        data = text.encode("utf-8")
-        self._pending.append(self._pool.submit(path.write_bytes, data))
-        if len(self._pending) > 512:
-            self._drain()
-        return len(data)
 
-    def _drain(self) -> None:
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
-
-    def close(self) -> None:
-        try:
-            self._drain()
-        finally:
-            self._pool.shutdown(wait=True)
+def link_file(source: str, target: str) -> None:
+    """Make `target` the same file as `source`: a hard link, so nothing is written twice
+    (a copy where the filesystem has no links). An existing `target` is replaced, never
+    written through, so a file linked to it keeps its content."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        os.unlink(target)
+        link_file(source, target)
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.link(source, target)
+    except OSError:  # no hard links here (some network and FAT filesystems)
+        shutil.copyfile(source, target)
 
 
 def _clear(out_dir: Path) -> None:
@@ -377,7 +413,6 @@ def _clear(out_dir: Path) -> None:
     if (out_dir / _MARKER_FILE).exists():
         for name in _OWNED_DIRS:
             shutil.rmtree(out_dir / name, ignore_errors=True)
-        _MADE_DIRS.clear()
         (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
     (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
 
@@ -386,7 +421,7 @@ def _model_files(model_id: str, hardware: Iterable[str]) -> list[str]:
     """Every file a model owns, relative to the site root."""
     files = [f"models/{model_slug(model_id)}.html"]
     for stem in [badge_stem(model_id)] + [badge_stem(model_id, h) for h in hardware]:
-        files += [f"badges/{stem}{suffix}" for suffix in (".svg", ".json", ".recommendations.json")]
+        files += [f"badges/{stem}{suffix}" for suffix in _BADGE_SUFFIXES]
     return files
 
 
@@ -394,7 +429,8 @@ def _shared_hash(
     scheme: Scheme, site_url: str | None, tasks: list[str], hardware_digest: str
 ) -> str:
     """Hash of what every page depends on besides its own rows: the site's sources and the
-    code that renders them, the scheme, the site URL and the task list in the header."""
+    code that renders them, the scheme, the site URL and the task list in the header (and
+    the DuckDB release, whose row hash makes the model digests)."""
     code = Path(__file__).resolve().parent
     return content_hash(
         tree_hash(SITE_SOURCE),
@@ -403,6 +439,7 @@ def _shared_hash(
         site_url or "",
         "\n".join(tasks),
         hardware_digest,
+        duckdb.__version__,
     )
 
 
@@ -413,10 +450,10 @@ def _shared_hash(
 class _RenderState:
     """What the model-page renderer needs; set before the worker processes fork."""
 
-    inputs: SiteInputs
+    labels_by_model: dict[str, list[LatestLabel]]
     details: ModelDetails
-    by_model: dict[str, list[LatestLabel]]
-    out_dir: Path
+    hardware: dict[str, HardwareRecord]  # by fingerprint
+    root: str  # the output folder, with a trailing separator
     site_url: str | None
     common: dict[str, Any]
     env: jinja2.Environment
@@ -447,102 +484,101 @@ def build_site(
     started = time.perf_counter()
     out_dir = Path(out_dir)
     scheme = scheme or load_scheme()
-    inputs = read_site_inputs(catalog)
-    labels = inputs.labels
-    by_model: dict[str, list[LatestLabel]] = defaultdict(list)
-    for label in labels:
-        by_model[label.model_id].append(label)
-    tasks = sorted({label.task for label in labels})
+    reads = LabelReads()
     prices = prices or resolve_prices()
-    # Another model's new label can change this model's "cheaper models" section.
-    # (selected here for every label; their quality is compared only for pages rendered)
+    # A model's "cheaper models" section depends on the other labels of its task and
+    # hardware: each label's selection (from every label's summary, not its rows) joins the
+    # model's digest, so a page is rendered again when its list changes.
     alternatives = select_alternatives(read_labelled_models(catalog), limit=ALTERNATIVES_ON_PAGE)
-    shared = _shared_hash(scheme, site_url, tasks, inputs.hardware_digest + repr(prices))
-
-    previous = None if full else SiteManifest.load(out_dir)
-    if previous is None or previous.shared_hash != shared:
-        previous = None
-        _clear(out_dir)
-    else:
-        (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
-    manifest = SiteManifest(shared_hash=shared)
-
-    # Which models changed: a hash of each one's label rows, runs and model records.
-    todo: list[str] = []
-    for model_id, model_labels in by_model.items():
-        hardware = sorted({label.hardware for label in model_labels})
-        input_hash = content_hash(
-            shared,
-            repr(model_labels),
-            inputs.model_digests.get(model_id, ""),
-            *(
-                selection.digest
-                for lb in model_labels
-                if (selection := alternatives.get((model_id, lb.task, lb.hardware)))
-            ),
+    with catalog.read() as con:
+        overview = read_site_overview(con)
+        digests = _with_alternatives(overview.model_digests, alternatives)
+        shared = _shared_hash(
+            scheme, site_url, overview.tasks, overview.hardware_digest + repr(prices)
         )
-        manifest.models[model_id] = ModelEntry(input_hash, hardware)
-        old = previous.models.get(model_id) if previous else None
-        if (
-            old is None
-            or old.input_hash != input_hash
-            or not (out_dir / "models" / f"{model_slug(model_id)}.html").is_file()
-        ):
-            todo.append(model_id)
-        if old is not None and old.hardware != hardware:
-            gone = set(_model_files(model_id, old.hardware)) - set(_model_files(model_id, hardware))
-            _remove(out_dir, gone)
-    if previous is not None:
-        for model_id, old in previous.models.items():
-            if model_id not in by_model:
-                _remove(out_dir, _model_files(model_id, old.hardware))
-        # A page the manifest does not know (a crashed build, a hand-made file) goes too.
-        pages = {f"{model_slug(m)}.html" for m in by_model}
-        if (out_dir / "models").is_dir():
-            with os.scandir(out_dir / "models") as entries:
-                for entry in entries:
-                    if entry.name not in pages and entry.name.endswith(".html"):
-                        os.unlink(entry.path)
-
+        previous = None if full else SiteManifest.load(out_dir)
+        if previous is None or previous.shared_hash != shared:
+            previous = None
+            _clear(out_dir)
+        else:
+            (out_dir / _MARKER_FILE).write_text("built by labeler.site; safe to delete\n")
+        plan = plan_build(digests, previous, page_names(out_dir))
+        # Only the models to render are read; on a first build that is all of them.
+        wanted = None if previous is None else plan.render
+        labels_by_model: dict[str, list[LatestLabel]] = defaultdict(list)
+        for label in read_label_rows(con, wanted, reads):
+            labels_by_model[label.model_id].append(label)
+        details = read_model_details(con, wanted)
+    chunks = chunk_count(len(overview.model_digests))
+    manifest = SiteManifest(
+        shared, chunks, model_entries(digests, previous, labels_by_model, chunks)
+    )
+    _remove_old_files(out_dir, plan, previous, manifest)
     shutil.copytree(SITE_SOURCE / "static", out_dir / "static", dirs_exist_ok=True)
+
     env = _environment(shared)
     common = {
         "site_url": site_url,
         "scheme": scheme,
         "built_on": None,
-        "tasks": tasks,
+        "tasks": overview.tasks,
         "prices": prices,
     }
-    global _STATE
-    details = read_model_details(catalog, None if len(todo) == len(by_model) else todo)
-    _STATE = _RenderState(
-        inputs, details, dict(by_model), out_dir, site_url, common, env, alternatives
+    todo = [m for m in plan.render if labels_by_model.get(m)]
+    state = _RenderState(
+        dict(labels_by_model),
+        details,
+        overview.hardware,
+        str(out_dir) + os.sep,
+        site_url,
+        common,
+        env,
+        alternatives,
     )
-    try:
-        _render_models(todo, workers, progress)
-    finally:
-        _STATE = None
+    files = _SharedFiles(out_dir, previous, manifest)
 
-    writer = _FileWriter()
-    shared_files = _SharedFiles(out_dir, writer, previous, manifest)
-    try:
-        index_bytes = _build_shared(
-            inputs, by_model, tasks, scheme, common, env, shared_files, catalog
+    def shared_pages() -> int:
+        return _build_shared(
+            catalog, _SharedInputs(overview, plan, previous, manifest, state, scheme, reads), files
         )
-    finally:
-        writer.close()
+
+    index_bytes = _render_models(state, todo, workers, progress, alongside=shared_pages)
     if previous is not None:
         _remove(out_dir, set(previous.files) - set(manifest.files))
-    manifest.save(out_dir)
+    unchanged = (
+        previous is not None
+        and not plan.render
+        and not plan.removed
+        and (previous.chunks, previous.files) == (manifest.chunks, manifest.files)
+    )
+    if not unchanged:  # at 100,000 models the manifest is ~10 MB: not rewritten for nothing
+        manifest.save(out_dir)
     return SiteSummary(
         out_dir=out_dir,
-        models=len(by_model),
-        pages=len(by_model) + shared_files.pages,
+        models=len(manifest.models),
+        pages=len(manifest.models) + files.pages,
         index_bytes=index_bytes,
         build_s=time.perf_counter() - started,
         rendered_models=len(todo),
         full=previous is None,
+        labels_read=reads.count,
     )
+
+
+def _with_alternatives(
+    digests: Mapping[str, int], alternatives: Mapping[AlternativesKey, AlternativesSelection]
+) -> dict[str, int]:
+    """Each model's digest (DuckDB's 64-bit row hash), joined by the digests of its labels'
+    cheaper-model selections into another 64-bit number."""
+    extra: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(alternatives):
+        extra[key[0]].append(alternatives[key].digest)
+    return {
+        model_id: int(content_hash(str(digest), *extra[model_id]), 16)
+        if model_id in extra
+        else digest
+        for model_id, digest in digests.items()
+    }
 
 
 def _remove(out_dir: Path, relative_paths: Iterable[str]) -> None:
@@ -550,51 +586,87 @@ def _remove(out_dir: Path, relative_paths: Iterable[str]) -> None:
         (out_dir / rel).unlink(missing_ok=True)
 
 
-def _render_models(
-    todo: list[str], workers: int | None, progress: Callable[[int, int], None] | None
+def _remove_old_files(
+    out_dir: Path, plan: BuildPlan, previous: SiteManifest | None, manifest: SiteManifest
 ) -> None:
-    """Render the model pages and badges of `todo`, on worker processes when there are many.
+    """The files of models that left, badges of profiles a model left, stray pages."""
+    if previous is None:
+        return
+    for model_id in plan.removed:
+        _remove(out_dir, _model_files(model_id, previous.models[model_id].hardware))
+    for model_id in plan.changed:
+        old, new = previous.models.get(model_id), manifest.models.get(model_id)
+        if old is not None and new is not None and old.hardware != new.hardware:
+            gone = set(_model_files(model_id, old.hardware)) - set(
+                _model_files(model_id, new.hardware)
+            )
+            _remove(out_dir, gone)
+    # A page the manifest does not know (a crashed build, a hand-made file) goes too.
+    _remove(out_dir, (f"models/{name}" for name in plan.stray_pages))
+
+
+def _render_models(
+    state: _RenderState,
+    todo: list[str],
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+    alongside: Callable[[], int],
+) -> int:
+    """Render the model pages and badges of `todo`, on worker processes when there are many,
+    and meanwhile run `alongside` (the shared pages) here; return what `alongside` returns.
 
     Rendering is CPU-bound Python, so threads would not help; forked workers inherit the
-    catalog rows already read and write their files themselves.
+    catalog rows already read and write their files themselves, while this process, which
+    would otherwise only wait for them, makes the index, chunks and task pages.
     """
+    global _STATE
     total = len(todo)
     if progress:
         progress(0, total)
-    if not total:
-        return
     workers = workers or len(os.sched_getaffinity(0))
     batches = [todo[i : i + _MODELS_PER_BATCH] for i in range(0, total, _MODELS_PER_BATCH)]
     done = 0
-    if workers <= 1 or total < _PARALLEL_FROM_MODELS or "fork" not in mp.get_all_start_methods():
-        for batch in batches:
-            done += _render_batch(batch)
-            if progress:
-                progress(done, total)
-        return
-    with mp.get_context("fork").Pool(min(workers, len(batches))) as pool:
-        for count in pool.imap_unordered(_render_batch, batches):
-            done += count
-            if progress:
-                progress(done, total)
+    _STATE = state
+    try:
+        if (
+            workers <= 1
+            or total < _PARALLEL_FROM_MODELS
+            or "fork" not in mp.get_all_start_methods()
+        ):
+            for batch in batches:
+                done += _render_batch(batch)
+                if progress:
+                    progress(done, total)
+            return alongside()
+        # Compile every template here, once, so that the workers inherit them compiled.
+        for name in state.env.list_templates(extensions=["j2"]):
+            state.env.get_template(name)
+        with (
+            mp.get_context("fork").Pool(min(workers, len(batches))) as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-shared") as side,
+        ):
+            rendered = pool.imap_unordered(_render_batch, batches)
+            shared = side.submit(alongside)  # after the fork: the workers get no thread
+            for count in rendered:
+                done += count
+                if progress:
+                    progress(done, total)
+            return shared.result()
+    finally:
+        _STATE = None
 
 
 def _render_batch(model_ids: list[str]) -> int:
     state = _STATE
     assert state is not None, "build_site sets the render state first"
-    writer = _FileWriter()
-    try:
-        for model_id in model_ids:
-            _render_model(state, writer.write, model_id)
-    finally:
-        writer.close()
+    for model_id in model_ids:
+        _render_model(state, write_file, model_id)
     return len(model_ids)
 
 
-def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_id: str) -> None:
-    inputs, details = state.inputs, state.details
-    out_dir, site_url = state.out_dir, state.site_url
-    model_labels = sorted(state.by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
+def _render_model(state: _RenderState, write: Callable[[str, str], int], model_id: str) -> None:
+    details, root, site_url = state.details, state.root, state.site_url
+    model_labels = sorted(state.labels_by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
     sections = []
     badged: dict[str, tuple[str, str, str]] = {}  # hardware -> its badge files' texts
     for label in model_labels:
@@ -613,13 +685,14 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
                 "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
                 or any("prun" in r.tactic.lower() for r in runs),
                 "provenance": build_provenance(
-                    runs, inputs.hardware.get(fingerprint) if fingerprint else None
+                    runs, state.hardware.get(fingerprint) if fingerprint else None
                 ),
                 "snippets": badge_snippets(model_id, site_url, label.hardware),
                 "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
                 "anchor": safe_segment(f"{label.task}--{label.hardware}"),
-                "compare_href": "../compare.html?"
-                + urlencode({"m": model_id, "task": label.task, "hw": label.hardware}),
+                # urlencode's own form (quote_plus), without its per-call overhead
+                "compare_href": f"../compare.html?m={quote_plus(model_id)}"
+                f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
                 "money": label_money(recs, runs, state.common["prices"]),
                 "batching": batching_summary(runs),
                 "cheaper": cheaper,
@@ -631,9 +704,9 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
         )
         if label.hardware not in badged:
             badged[label.hardware] = _badge_texts(model_id, label, cheaper, site_url)
-            _write_badge(write, out_dir, model_id, badged[label.hardware], label.hardware)
-    # the model's own badge is its first label's, already built for that label's hardware
-    _write_badge(write, out_dir, model_id, badged[model_labels[0].hardware], None)
+            _write_badge(write, root, model_id, badged[label.hardware], label.hardware)
+    # the model's own badge is its first label's: the same files, linked rather than copied
+    _link_own_badge(root, model_id, model_labels[0].hardware)
     model = details.models.get((model_id, model_labels[0].revision))
     html_text = state.env.get_template("model.html.j2").render(
         **state.common,
@@ -646,88 +719,100 @@ def _render_model(state: _RenderState, write: Callable[[Path, str], int], model_
         snippets=badge_snippets(model_id, site_url),
         badge_src=f"../badges/{badge_stem(model_id)}.svg",
     )
-    write(out_dir / "models" / f"{model_slug(model_id)}.html", html_text)
+    write(f"{root}models/{model_slug(model_id)}.html", html_text)
 
 
 class _SharedFiles:
     """Writes the pages every build touches (index, chunks, task pages, exports), skipping
-    a file whose content, or the inputs it is made from, hash as in the last build."""
+    a file whose content hashes as in the last build, and keeps those made from unchanged
+    models as the last build left them."""
 
-    def __init__(
-        self,
-        out_dir: Path,
-        writer: _FileWriter,
-        previous: SiteManifest | None,
-        manifest: SiteManifest,
-    ) -> None:
-        self.out_dir, self.writer, self.manifest = out_dir, writer, manifest
+    def __init__(self, out_dir: Path, previous: SiteManifest | None, manifest: SiteManifest):
+        self.out_dir, self.manifest = out_dir, manifest
+        self.root = str(out_dir) + os.sep
         self.previous = previous.files if previous else {}
         self.pages = 0
+
+    def _count(self, rel: str) -> None:
+        if rel.endswith(".html"):
+            self.pages += 1
 
     def write(self, rel: str, text: str) -> int:
         digest = content_hash(text)
         self.manifest.files[rel] = digest
-        if rel.endswith(".html"):
-            self.pages += 1
-        if self.previous.get(rel) == digest and (self.out_dir / rel).is_file():
+        self._count(rel)
+        if self.previous.get(rel) == digest and os.path.isfile(self.root + rel):
             return len(text.encode("utf-8"))
-        return self.writer.write(self.out_dir / rel, text)
+        return write_file(self.root + rel, text)
 
-    def unchanged(self, rel: str, input_hash: str) -> bool:
-        """Record that `rel` is made from `input_hash`; True when the last build made it from
-        the same inputs and it is still there, so it need not be made again."""
+    def keep(self, rel: str) -> str | None:
+        """Keep `rel` as the last build wrote it and return its hash; None when it cannot
+        be kept (the last build did not make it, or it is gone), so it must be made."""
+        digest = self.previous.get(rel)
+        if digest is None or not os.path.isfile(self.root + rel):
+            return None
+        self.manifest.files[rel] = digest
+        self._count(rel)
+        return digest
+
+    def made(self, rel: str, input_hash: str) -> None:
+        """Record that `rel` was made (by other means than `write`) from `input_hash`."""
         self.manifest.files[rel] = input_hash
-        if rel.endswith(".html"):
-            self.pages += 1
-        return self.previous.get(rel) == input_hash and (self.out_dir / rel).is_file()
+        self._count(rel)
 
 
-def _build_shared(
-    inputs: SiteInputs,
-    by_model: dict[str, list[LatestLabel]],
-    tasks: list[str],
-    scheme: Scheme,
-    common: dict[str, Any],
-    env: jinja2.Environment,
-    files: _SharedFiles,
-    catalog: Catalog,
-) -> int:
+@dataclass(frozen=True)
+class _SharedInputs:
+    overview: SiteOverview
+    plan: BuildPlan
+    previous: SiteManifest | None
+    manifest: SiteManifest
+    state: _RenderState  # the labels read for the rendered models, env and common values
+    scheme: Scheme
+    reads: LabelReads
+
+
+def _build_shared(catalog: Catalog, inputs: _SharedInputs, files: _SharedFiles) -> int:
     """Index, row chunks, compare, task pages, methodology and exports; return index bytes."""
-    labels = inputs.labels
+    overview, manifest, scheme = inputs.overview, inputs.manifest, inputs.scheme
+    env, common, reads = inputs.state.env, inputs.state.common, inputs.reads
+    tasks = overview.tasks
     built_on = format_date(datetime.now())
-    hardware_profiles = sorted({label.hardware for label in labels})
-    task_index = {t: i for i, t in enumerate(tasks)}
-    hardware_index = {h: i for i, h in enumerate(hardware_profiles)}
+    with catalog.read() as con:
+        versions = _write_chunks(con, inputs, files)
+        first_rows = read_first_labels(con, ROWS_PER_PAGE, reads)
+        # Task pages: made again only when a model of the task changed.
+        dirty = dirty_tasks(inputs.plan, inputs.previous, manifest, tasks)
+        task_pages = {}
+        for task in tasks:
+            if task in dirty or files.keep(f"tasks/{task_page_name(task)}") is None:
+                task_pages[task] = (
+                    read_task_profiles(con, task, TASK_TABLE_ROWS, reads),
+                    read_chart_runs(con, task),
+                )
+        cursor = con.execute(
+            "SELECT * FROM energy_scores ORDER BY task, hardware, energy_wh_per_1k_queries"
+        )
+        columns = [d[0] for d in cursor.description]
+        scores = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    # Row chunks, by a hash of the model id; rows inside a chunk keep the index's order.
-    chunks = chunk_count(len(by_model))
-    grouped: list[list[list[Any]]] = [[] for _ in range(chunks)]
-    for label in labels:
-        row = encode_row(label, inputs.baselines.get(label_key(label)), task_index, hardware_index)
-        grouped[chunk_of(label.model_id, chunks)].append(row)
-    versions = []
-    for k, rows in enumerate(grouped):
-        text = f"labelRows({k},{script_json(rows)});\n"
-        files.write(chunk_name(k), text)
-        versions.append(content_hash(text)[:8])
     config = {
         "chunks": versions,
         "tasks": tasks,
-        "hardware": hardware_profiles,
-        "labels": len(labels),
+        "hardware": overview.hardware_profiles,
+        "labels": overview.label_count,
         "pageSize": ROWS_PER_PAGE,
     }
     page_common = {**common, "built_on": built_on, "site_config": config}
-
     index_html = env.get_template("index.html.j2").render(
         **page_common,
         root="",
         page_title="Energy labels for Hugging Face models",
-        label_count=len(labels),
-        first_rows=labels[:ROWS_PER_PAGE],
+        label_count=overview.label_count,
+        first_rows=first_rows,
         rows_per_page=ROWS_PER_PAGE,
-        model_count=len(by_model),
-        hardware_profiles=hardware_profiles,
+        model_count=len(manifest.models),
+        hardware_profiles=overview.hardware_profiles,
         model_slug=model_slug,
     )
     index_bytes = files.write("index.html", index_html)
@@ -739,35 +824,20 @@ def _build_shared(
         ),
     )
 
-    # Task pages: made again only when a model of the task changed.
     task_template = env.get_template("task.html.j2")
-    for task in tasks:
-        task_labels = [label for label in labels if label.task == task]
-        rel = f"tasks/{task_page_name(task)}"
-        task_models = sorted({label.model_id for label in task_labels})
-        input_hash = content_hash(
-            files.manifest.shared_hash,
-            *(files.manifest.models[m].input_hash for m in task_models),
-        )
-        if files.unchanged(rel, input_hash):
-            continue
-        chart_runs = read_chart_runs(catalog, task)
-        profiles = []
-        for hardware in sorted({label.hardware for label in task_labels}):
-            profile_labels = [label for label in task_labels if label.hardware == hardware]
-            profile_runs = chart_runs.get(hardware, [])
-            profiles.append(
-                {
-                    "hardware": hardware,
-                    "labels": profile_labels[:TASK_TABLE_ROWS],
-                    "label_count": len(profile_labels),
-                    "scatter": scatter_chart(profile_runs),
-                    "bars": grade_bars(profile_labels),
-                    "reference": scheme.reference(task, hardware),
-                    "index_href": "../index.html?"
-                    + urlencode({"task": task, "hardware": hardware}),
-                }
-            )
+    for task, (task_profiles, chart_runs) in task_pages.items():
+        profiles = [
+            {
+                "hardware": p.hardware,
+                "labels": p.labels,
+                "label_count": p.label_count,
+                "scatter": scatter_chart(chart_runs.get(p.hardware, [])),
+                "bars": grade_bars_from_counts(p.grade_counts),
+                "reference": scheme.reference(task, p.hardware),
+                "index_href": "../index.html?" + urlencode({"task": task, "hardware": p.hardware}),
+            }
+            for p in task_profiles
+        ]
         html_text = task_template.render(
             **common,
             root="../",
@@ -776,7 +846,7 @@ def _build_shared(
             profiles=profiles,
             model_slug=model_slug,
         )
-        files.writer.write(files.out_dir / rel, html_text)
+        files.write(f"tasks/{task_page_name(task)}", html_text)
 
     files.write(
         "methodology.html",
@@ -790,27 +860,71 @@ def _build_shared(
     )
 
     # Runs under the AI Energy Score's protocol: apart from the labels, never graded.
-    scores = catalog.query(
-        "SELECT * FROM energy_scores ORDER BY task, hardware, energy_wh_per_1k_queries"
-    )
     files.write(
         "energy-score.html",
         env.get_template("energy_score.html.j2").render(
             **page_common,
             root="",
             page_title="AI Energy Score protocol \u2013 energy labels",
-            rows=[dict(zip(scores.columns, row, strict=True)) for row in scores.rows],
+            rows=scores,
         ),
     )
 
-    labels_hash = content_hash(*(f"{k}={v.input_hash}" for k, v in files.manifest.models.items()))
+    labels_changed = inputs.previous is None or inputs.plan.changed or inputs.plan.removed
     for rel, export in [
         ("data/latest_labels.parquet", export_parquet),
         ("data/latest_labels.csv", export_csv),
     ]:
-        if not files.unchanged(rel, labels_hash):
+        if labels_changed or files.keep(rel) is None:
             export(catalog, files.out_dir / rel)
+            files.made(rel, labels_digest(manifest))
     return index_bytes
+
+
+def _chunk_order(label: LatestLabel) -> tuple[int, float, str, str, str]:
+    """The index's order; a model's own labels in the catalog's order (task, hardware)."""
+    return (*label_sort_key(label), label.task, label.hardware)
+
+
+def _write_chunks(con: Connection, inputs: _SharedInputs, files: _SharedFiles) -> list[str]:
+    """Write the row chunks that hold a changed model and return every chunk's version: the
+    start of its content hash, so a browser fetches a chunk again only when it changed."""
+    manifest, overview = inputs.manifest, inputs.overview
+    dirty = dirty_chunks(inputs.plan, inputs.previous, manifest)
+    kept: dict[int, str] = {}
+    for k in range(manifest.chunks):
+        digest = None if k in dirty else files.keep(chunk_name(k))
+        if digest is None:
+            dirty.add(k)
+        else:
+            kept[k] = digest[:8]
+    members: dict[int, list[str]] = defaultdict(list)
+    for model_id, entry in manifest.models.items():
+        if entry.chunk in dirty:
+            members[entry.chunk].append(model_id)
+    every = len(dirty) == manifest.chunks
+    known = inputs.state.labels_by_model
+    labels = {m: known[m] for m in chain.from_iterable(members.values()) if m in known}
+    unread = [m for m in chain.from_iterable(members.values()) if m not in labels]
+    for label in read_label_rows(con, unread, inputs.reads):
+        labels.setdefault(label.model_id, []).append(label)
+    baselines = read_baselines(con, None if every else list(labels))
+    task_index = {t: i for i, t in enumerate(overview.tasks)}
+    hardware_index = {h: i for i, h in enumerate(overview.hardware_profiles)}
+    versions = []
+    for k in range(manifest.chunks):
+        if k in kept:
+            versions.append(kept[k])
+            continue
+        rows = sorted(chain.from_iterable(labels.get(m, []) for m in members[k]), key=_chunk_order)
+        encoded = [
+            encode_row(label, baselines.get(label_key(label)), task_index, hardware_index)
+            for label in rows
+        ]
+        text = f"labelRows({k},{script_json(encoded)});\n"
+        files.write(chunk_name(k), text)
+        versions.append(content_hash(text)[:8])
+    return versions
 
 
 def task_page_name(task: str) -> str:
@@ -876,14 +990,24 @@ def _badge_texts(
     )
 
 
+def _link_own_badge(root: str, model_id: str, hardware: str) -> None:
+    """The model's own badge files: those of its first label's hardware profile. (Made
+    after that profile's files, which an incremental build rewrites in place: a rewrite
+    shows through the link until it is made again here, with the same bytes.)"""
+    source = f"{root}badges/{badge_stem(model_id, hardware)}"
+    target = f"{root}badges/{badge_stem(model_id)}"
+    for suffix in _BADGE_SUFFIXES:
+        link_file(source + suffix, target + suffix)
+
+
 def _write_badge(
-    write: Callable[[Path, str], int],
-    out_dir: Path,
+    write: Callable[[str, str], int],
+    root: str,
     model_id: str,
     texts: tuple[str, str, str],
-    hardware: str | None,
+    hardware: str,
 ) -> None:
-    """The three badge files of one hardware profile (None: the model's own badge)."""
-    stem = out_dir / "badges" / badge_stem(model_id, hardware)
-    for suffix, text in zip((".svg", ".json", ".recommendations.json"), texts, strict=True):
-        write(stem.with_name(stem.name + suffix), text)
+    """The three badge files of one hardware profile."""
+    stem = f"{root}badges/{badge_stem(model_id, hardware)}"
+    for suffix, text in zip(_BADGE_SUFFIXES, texts, strict=True):
+        write(stem + suffix, text)

@@ -1,11 +1,13 @@
 """What the last site build wrote, so the next one re-renders only what changed.
 
 A nightly scan changes a handful of models out of many thousands. The manifest, kept as
-`.labeler-manifest.json` in the output folder, records a content hash of every model's
-inputs (its label rows, runs, model record and hardware, plus the build's shared inputs:
-templates, static assets, scheme, site URL, the site code itself) and the hash of every
-shared file (index, chunks, task pages). A page whose inputs hash the same is not rendered
-again; a model that left the catalog has its files removed.
+`.labeler-manifest.json` in the output folder, records for every model the digest DuckDB
+computed of its inputs (its label rows, runs and model records), the hardware profiles it
+has badges for, its tasks and the row chunk it sits in; plus the hash of the build's shared
+inputs (templates, static assets, scheme, site URL, the site code itself) and of every
+shared file (index, chunks, task pages). A model whose digest is unchanged is not read or
+rendered again; a model that left the catalog has its files removed; a chunk or task page
+none of whose models changed is kept as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_FILE = ".labeler-manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 def content_hash(*parts: str | bytes) -> str:
@@ -40,17 +42,20 @@ def tree_hash(*roots: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ModelEntry:
-    """One model's input hash and the hardware profiles it has badges for."""
+    """One model as the last build saw it."""
 
-    input_hash: str
-    hardware: list[str]
+    digest: int  # DuckDB's digest of the model's label rows, runs and model records
+    hardware: tuple[str, ...]  # profiles it has badges for
+    tasks: tuple[str, ...]  # task pages that list it
+    chunk: int  # the row chunk holding its index rows
 
 
 @dataclass
 class SiteManifest:
     shared_hash: str = ""
+    chunks: int = 0  # how many row chunks the models are spread over
     models: dict[str, ModelEntry] = field(default_factory=dict)
     # Relative path of a shared file (index, chunk, task page, export) -> its content hash.
     files: dict[str, str] = field(default_factory=dict)
@@ -66,19 +71,20 @@ class SiteManifest:
             return None
         try:
             models = {
-                str(model_id): ModelEntry(str(entry[0]), [str(h) for h in entry[1]])
-                for model_id, entry in data["models"].items()
+                str(model_id): ModelEntry(int(digest), tuple(hardware), tuple(tasks), int(chunk))
+                for model_id, (digest, hardware, tasks, chunk) in data["models"].items()
             }
             files = {str(k): str(v) for k, v in data["files"].items()}
-            return cls(str(data["shared_hash"]), models, files)
-        except (KeyError, TypeError, IndexError, AttributeError):
+            return cls(str(data["shared_hash"]), int(data["chunks"]), models, files)
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
     def save(self, out_dir: Path) -> None:
         data = {
             "version": MANIFEST_VERSION,
             "shared_hash": self.shared_hash,
-            "models": {k: [v.input_hash, v.hardware] for k, v in self.models.items()},
+            "chunks": self.chunks,
+            "models": {k: [v.digest, v.hardware, v.tasks, v.chunk] for k, v in self.models.items()},
             "files": self.files,
         }
         tmp = out_dir / (MANIFEST_FILE + ".tmp")

@@ -12,12 +12,15 @@ import hashlib
 import re
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# An id whose every segment `safe_segment` keeps as it is (no dot first, at most 80 long).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,79})*")
 
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
+@functools.lru_cache(maxsize=200_000)  # task and hardware names recur on every page
 def safe_segment(segment: str) -> str:
     """One path segment holding only letters, digits, dot, dash and underscore.
 
@@ -43,6 +46,8 @@ def model_slug(model_id: str) -> str:
     Hub ids cannot contain `--`, so for them the slug is reversible; anything else gets a hash
     from `safe_segment` or here, so that `a/b` and a local `a--b` never collide.
     """
+    if "--" not in model_id and _PLAIN_ID.fullmatch(model_id):
+        return model_id.replace("/", "--")  # the common case, without a pass per segment
     slug = "--".join(model_segments(model_id))
     if "--" in model_id:
         slug = f"{slug}-{_digest(model_id)}"
@@ -55,7 +60,7 @@ def badge_stem(model_id: str, hardware: str | None = None) -> str:
     The id keeps its `/` nesting (`badges/org/name.svg`); a per-profile badge adds
     `--<hardware>` to the last segment.
     """
-    segments = model_segments(model_id)
+    segments = model_id.split("/") if _PLAIN_ID.fullmatch(model_id) else model_segments(model_id)
     if hardware is not None:
         segments[-1] = f"{segments[-1]}--{safe_segment(hardware)}"
     return "/".join(segments)

@@ -157,12 +157,20 @@ def test_scheme_v1_thresholds_and_gates_are_the_figures_the_docs_quote():
     last = re.search(r"^\| G \| ≥ ([\d.]+) \|", scheme_md, re.MULTILINE)
     assert last and float(last[1]) == scheme.upper_eei["F"]
     gates = re.findall(
-        r"^\| ([a-z0-9-]+(?:, [a-z0-9-]+)*) \| [^|]+ \| ([\d.]+) \|$", scheme_md, re.M
+        r"^\| ([a-z0-9-]+(?:, [a-z0-9-]+)*) \| ([^|]+) \| ([\d.]+) \|$", scheme_md, re.M
     )
-    quoted = {task: float(minimum) for tasks, minimum in gates for task in tasks.split(", ")}
-    # the table is v2's gates; v1's are the same figures for the tasks it has
+    quoted = {task: float(minimum) for tasks, _, minimum in gates for task in tasks.split(", ")}
+    # the table is v2's gates, each extra minimum quoted in its metric's cell
     v2 = load_scheme("v2")
     assert quoted == {task: gate.minimum for task, gate in v2.quality_gates.items()}
-    assert {t: g.minimum for t, g in scheme.quality_gates.items()} == {
-        t: quoted[t] for t in scheme.quality_gates
-    }
+    metrics = {task: text for tasks, text, _ in gates for task in tasks.split(", ")}
+    for task, gate in v2.quality_gates.items():
+        assert f"`{gate.metric}`" in metrics[task] or not gate.also, task
+        for metric, minimum in gate.also.items():
+            assert f"`{metric}` ≥ {minimum}" in metrics[task], (task, metric)
+    # v1's are the same figures for the tasks it has, but for its cosine embedding gate
+    v1_cosine = _number(r"at least ([\d.]+) \(`cosine_similarity`\)", scheme_md)
+    expected_v1 = {t: quoted[t] for t in scheme.quality_gates}
+    expected_v1["feature-extraction"] = v1_cosine
+    assert {t: g.minimum for t, g in scheme.quality_gates.items()} == expected_v1
+    assert scheme.quality_gate("feature-extraction").metric == "cosine_similarity"

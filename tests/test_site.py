@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from benchmarks.site_scale import fill_synthetic_catalog
-from labeler.site import SiteSummary, build_site, pareto_front, script_json
-from labeler.slugs import badge_stem, model_slug, safe_segment
+import labeler.site
+import labeler.site_rows
+from benchmarks.site_scale import change_one_model, fill_synthetic_catalog
+from labeler.site import (
+    SiteSummary,
+    build_site,
+    link_file,
+    pareto_front,
+    script_json,
+    write_file,
+)
+from labeler.slugs import badge_stem, model_segments, model_slug, safe_segment
 from tests.site_catalog import (
     BROKEN_ID,
     DISTILBERT_ID,
@@ -99,6 +110,31 @@ def test_distinct_ids_get_distinct_slugs() -> None:
     ids = ["a/b", "a--b", "a_b", "a b", "a/b c", "a/b_c"]
     assert len({model_slug(i) for i in ids}) == len(ids)
     assert safe_segment("bert-base") == "bert-base"
+
+
+def test_the_plain_id_shortcut_agrees_with_the_segment_rule() -> None:
+    ids = [
+        "a/b",
+        "a-/-b",
+        "-a/_b.c",
+        "a" * 80 + "/b",
+        "a" * 81,
+        ".a/b",
+        "a/.b",
+        "a//b",
+        "a/",
+        "a--b/c",
+        "a b/c",
+        "ü/b",
+        "a/b\n",
+        "org/name.v2",
+        "a/b/c",
+    ]
+    for model_id in ids:
+        general = "--".join(model_segments(model_id))
+        if "--" in model_id:
+            general += "-" + hashlib.sha1(model_id.encode("utf-8")).hexdigest()[:8]
+        assert model_slug(model_id) == general, model_id
 
 
 def test_hostile_id_is_inert_everywhere(built: tuple[SiteSummary, Path]) -> None:
@@ -322,6 +358,18 @@ def test_incremental_build_renders_only_the_changed_model(tmp_path: Path) -> Non
     assert build_site(catalog, site, site_url=SITE_URL, full=True).rendered_models == 4
 
 
+def test_own_badge_is_a_link_that_a_new_first_profile_replaces(tmp_path: Path) -> None:
+    gpu, cpu, own = (str(tmp_path / name) for name in ("gpu.svg", "cpu.svg", "own.svg"))
+    write_file(gpu, "gpu badge")
+    write_file(cpu, "cpu badge")
+    link_file(gpu, own)
+    assert Path(own).read_text() == "gpu badge" and os.path.samefile(gpu, own)
+    link_file(cpu, own)  # the first profile changed: the link moves, nothing is written through
+    assert Path(own).read_text() == "cpu badge" and Path(gpu).read_text() == "gpu badge"
+    link_file(cpu, str(tmp_path / "new" / "dir" / "own.svg"))  # makes the folder
+    assert (tmp_path / "new" / "dir" / "own.svg").read_text() == "cpu badge"
+
+
 def test_a_new_site_url_renders_every_page_again(tmp_path: Path) -> None:
     catalog = fill_catalog(tmp_path / "c.duckdb")
     build_site(catalog, tmp_path / "site")
@@ -349,3 +397,55 @@ def test_compare_page_and_links(built: tuple[SiteSummary, Path]) -> None:
     compare = (site / "compare.html").read_text(encoding="utf-8")
     assert '<script src="static/compare.js"></script>' in compare
     assert "<script>alert" not in compare
+
+
+def test_one_changed_model_reads_only_the_rows_it_shows_up_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Change detection compares digests, so an incremental build reads the labels of the
+    changed model, of its row chunk and of the pages that list it: not the whole catalog."""
+    monkeypatch.setattr(labeler.site_rows, "MODELS_PER_CHUNK", 40)
+    monkeypatch.setattr(labeler.site, "ROWS_PER_PAGE", 10)
+    monkeypatch.setattr(labeler.site, "TASK_TABLE_ROWS", 10)
+    catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 400)  # 10 chunks, 5 tasks
+    site = tmp_path / "site"
+    calls: list[tuple[int, int]] = []
+    # two worker processes render the pages while this one makes the shared pages
+    first = build_site(catalog, site, workers=2, progress=lambda *call: calls.append(call))
+    assert first.full and first.labels_read >= 400 and first.rendered_models == 400
+    assert calls[0] == (0, 400) and calls[-1] == (400, 400) and len(calls) > 2  # a bar moves
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    nothing = build_site(catalog, site, workers=1)
+    assert nothing.rendered_models == 0
+    assert nothing.labels_read == 10  # the index's first page, rendered on every build
+    before = _snapshot(site)
+
+    changed_id = "synthetic-org-1/model-00001"
+    change_one_model(catalog, changed_id)
+    one = build_site(catalog, site, workers=1)
+    assert one.rendered_models == 1 and not one.full
+    after = _snapshot(site)
+    differ = {rel for rel in after if before.get(rel) != after[rel]}
+    chunk = next(
+        rel
+        for rel in differ
+        if rel.startswith("data/rows/") and changed_id in after[rel][1].decode()
+    )
+    chunk_rows = after[chunk][1].decode().count('["synthetic-org-')
+    assert chunk_rows < 100
+    # the chunk's rows, the index's first page, the task page's table (one hardware profile)
+    assert one.labels_read <= chunk_rows + 10 + 10
+    task = labeler.site.task_page_name("image-classification")  # model 1's task
+    shared = {rel for rel in differ if not rel.startswith(("models/", "badges/"))}
+    assert shared <= {
+        chunk,
+        "index.html",
+        "compare.html",  # both carry the chunks' versions
+        f"tasks/{task}",
+        "data/latest_labels.csv",
+        "data/latest_labels.parquet",
+    }
+    assert f"tasks/{task}" in shared
+    assert {rel for rel in differ if rel.startswith("models/")} == {
+        f"models/{model_slug(changed_id)}.html"
+    }
