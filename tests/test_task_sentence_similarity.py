@@ -284,3 +284,20 @@ def test_the_demo_scans_minilm_under_its_cards_tag(tmp_path: Path) -> None:
     assert refs[MINILM_ID].task == "sentence-similarity"
     assert refs[MINILM_ID].pipeline_tag == "sentence-similarity"
     assert refs["synthetic/tiny-bert-feature-extraction"].task == "feature-extraction"
+
+
+def test_the_onnx_variant_runs_the_folders_own_pooling_through_the_real_benchmark(
+    tmp_path: Path, encoder: Path
+) -> None:
+    """ONNX Runtime exports the transformer alone (the adapter's pooling mask is not a model
+    input) and the adapter pools its hidden states: the embeddings are the baseline's."""
+    pytest.importorskip("onnxruntime")
+    folder = st_folder(encoder, tmp_path / "st", {"pooling_mode": "cls"})
+
+    runs = benchmark_runs(folder, "sentence-similarity", ["onnx-fp32"])
+
+    record = runs["onnx-fp32"]
+    assert record.status == "ok", record.reason
+    assert record.quality_metric == "top10_overlap" and record.qualifies
+    assert json.loads(record.quality_json)["cosine_similarity"] > 0.9999
+    assert record.build_disk_bytes and record.build_disk_bytes > 0

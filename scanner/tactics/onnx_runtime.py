@@ -46,6 +46,8 @@ from scanner.tactics.base import (
 # The output field each supported task's adapter reads from the model's outputs.
 OUTPUT_FIELDS = {
     "feature-extraction": "last_hidden_state",
+    "sentence-similarity": "last_hidden_state",  # pooled by the adapter, as the library does
+    "fill-mask": "logits",
     "text-classification": "logits",
     "token-classification": "logits",
     "image-classification": "logits",
@@ -207,7 +209,10 @@ def export_inputs(model: torch.nn.Module, ctx: TacticContext) -> dict[str, torch
     """The tensors the export traces with: the benchmark's example inputs, or inputs made
     from the config; at least two items, since a batch of one would fix that axis at 1."""
     source: Mapping[str, Any] = ctx.example_inputs or config_inputs(model, ctx.task)
-    tensors = {k: v for k, v in source.items() if isinstance(v, torch.Tensor)}
+    # names starting with "_" are the adapter's own (a pooling mask), never the model's
+    tensors = {
+        k: v for k, v in source.items() if isinstance(v, torch.Tensor) and not k.startswith("_")
+    }
     if not tensors:
         raise OnnxExportError("ONNX export needs example input tensors; none were given")
     return {k: v if v.shape[0] >= 2 else torch.cat([v, v]) for k, v in tensors.items()}
