@@ -456,6 +456,7 @@ def test_update_card_strips_the_blocks_own_blank_lines_and_converts_its_line_end
         f"{START_MARKER}\nline one\nline two\n{END_MARKER}\n"
     )
     # Only line breaks go: the block's own indentation and characters stay.
+    assert update_card("", "X\n") == f"{START_MARKER}\nX\n{END_MARKER}\n"
     assert update_card("", "\n  X marks X\t\n") == f"{START_MARKER}\n  X marks X\t\n{END_MARKER}\n"
     assert update_card("# T\n", "a\r\nb") == f"{START_MARKER}\na\nb\n{END_MARKER}\n\n# T\n"
     windows = "# Title\r\n"

@@ -345,3 +345,24 @@ def test_headline_names_the_metric_in_words_and_a_baseline_best_is_no_tactic() -
     assert headline(latest_label(grade="B", best_variant="")) == (
         "B: no tactic measurably saved energy within the quality tolerance"
     )
+
+
+def test_zero_energies_are_figures_not_missing_ones() -> None:
+    """A baseline or a variant that measured 0 Wh (an estimate rounded down) is compared as 0."""
+    (entry,) = recommendations(
+        run(energy_wh_per_1k=0.0), [run("a", energy_wh_per_1k=0.5)], {}, grade_of
+    )
+    assert entry.payback_inferences is None
+    assert entry.note == "uses no less energy than the baseline here"
+    (free,) = recommendations(
+        run(energy_wh_per_1k=2.0), [run("b", energy_wh_per_1k=0.0)], {}, grade_of
+    )
+    assert (free.energy_wh_per_1k, free.energy_change, free.payback_inferences) == (0.0, -1.0, 0)
+
+
+def test_a_build_that_measured_below_zero_pays_back_at_once() -> None:
+    """Idle power subtracted from a short build can leave it below zero: no payback wait."""
+    variant = run("half", energy_wh_per_1k=1.0, build_energy_wh=-0.01)
+    (entry,) = recommendations(run(energy_wh_per_1k=2.0), [variant], {}, grade_of)
+    assert entry.payback_inferences == 0
+    assert entry.build_energy_wh == -0.01
