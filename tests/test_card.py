@@ -573,3 +573,19 @@ def test_a_refused_push_is_the_hub_error_for_the_model_card(fake_hub: tuple[Fake
         "no permission on the Hub (403) for the model card of org/model: the token needs write"
     )
     assert caught.value.status == 403
+
+
+def test_quotes_in_the_block_stay_quotes() -> None:
+    """Markdown text, not an attribute: only <, > and & are escaped, never ' or "."""
+    quoted = Recommendation(
+        tactic='"int8"', variant="org/model@int8", applies=True, qualifies=True, energy_change=-0.4
+    )
+    label = _label(
+        task="it's", hardware='"cpu"', scheme_version="v'2", recommendations_json=_ranked(quoted)
+    )
+    lines = card_block(label, None).splitlines()
+    assert lines[2].endswith("(it's, \"cpu\", scheme v'2).")
+    assert lines[3] == 'Achievable: C \u2192 A with "int8", \u221240 % energy, 99.6 % agreement.'
+    assert lines[4] == 'Top recommendation: "int8" (\u221240 % energy).'
+    ungraded = card_block(_label(grade=None, reason='can\'t "grade"'), None)
+    assert '): can\'t "grade".' in ungraded

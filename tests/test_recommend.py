@@ -290,6 +290,7 @@ def test_measurably_cheaper_in_every_pair_or_below_every_baseline_window() -> No
     assert measurably_cheaper(run("v", windows=5, paired_cheaper_windows=6), baseline)
     assert not measurably_cheaper(run("v", windows=5, paired_cheaper_windows=4), baseline)
     assert not measurably_cheaper(run("v", windows=0, paired_cheaper_windows=0), baseline)
+    assert measurably_cheaper(run("v", windows=1, paired_cheaper_windows=1), baseline)
     assert measurably_cheaper(run("v", energy_wh_per_1k=1.0, energy_wh_per_1k_max=1.49), baseline)
     assert not measurably_cheaper(
         run("v", energy_wh_per_1k=1.0, energy_wh_per_1k_max=1.5), baseline
