@@ -222,3 +222,24 @@ def test_once_reports_whether_its_cycle_failed() -> None:
     assert run_schedule(IntervalTrigger(hours=1), failing, once=True, log=lines.append) is False
     assert "cycle failed" in lines[-1] and "the Hub is down" in lines[-1]
     assert run_schedule(IntervalTrigger(hours=1), lambda stop: "ok", once=True, log=print) is True
+
+
+def test_log_times_are_utc_to_the_millisecond() -> None:
+    from datetime import timezone
+
+    from scanner.schedule import _format, _now, parse_cron
+
+    paris = timezone(timedelta(hours=1))
+    assert (
+        _format(datetime(2026, 1, 2, 4, 4, 5, 678900, tzinfo=paris)) == "2026-01-02T03:04:05.678Z"
+    )
+    assert _format(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    assert _format(None) == ""
+    before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    now = datetime.strptime(_now(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before <= now <= datetime.now(UTC)
+    # A cron trigger fires in UTC, whatever the host's time zone.
+    trigger = parse_cron("30 2 * * *")
+    fire = trigger.get_next_fire_time(None, datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
+    assert fire == datetime(2026, 1, 1, 2, 30, tzinfo=UTC)
+    assert str(fire.tzinfo) == "UTC"
