@@ -13,6 +13,7 @@ from scanner.harness import (
     Protocol,
     Window,
     coefficient_of_variation,
+    energy_ratios,
     measure_idle_power_w,
     percentile,
     repeat_until,
@@ -114,7 +115,7 @@ def test_run_windows_keeps_every_window_and_warms_up_first() -> None:
 
 def test_run_windows_rejects_zero_inferences() -> None:
     clock = SteppingClock(0.1)
-    with pytest.raises(ValueError, match="inferences_per_call"):
+    with pytest.raises(ValueError, match="^inferences_per_call must be positive$"):
         run_windows(
             clock.work,
             FakeMeter(1.0, clock=clock),
@@ -412,3 +413,27 @@ def test_pairs_must_match_one_to_one() -> None:
     )
     with pytest.raises(ValueError):
         paired.energy_ratio  # noqa: B018
+
+
+def test_run_windows_judges_noise_by_the_protocols_threshold() -> None:
+    clock = SteppingClock(0.25)
+    protocol = Protocol(
+        warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=2, noisy_cv=0.5
+    )
+    measurement = run_windows(
+        clock.work,
+        FakeMeter(power_w=1.0, clock=clock),
+        inferences_per_call=1,
+        protocol=protocol,
+        idle_power_w=0.0,
+        clock=clock,
+    )
+    assert measurement.noisy_cv == 0.5
+
+
+def test_energy_ratios_are_variant_over_baseline_per_pair_skipping_zero_baselines() -> None:
+    variant = [window(5.0), window(8.0), window(3.0)]
+    baseline = [window(10.0), window(4.0), window(0.0)]
+    assert energy_ratios(variant, baseline) == pytest.approx([0.5, 2.0])
+    with pytest.raises(ValueError):
+        energy_ratios(variant, baseline[:2])
