@@ -437,3 +437,54 @@ def test_energy_ratios_are_variant_over_baseline_per_pair_skipping_zero_baseline
     assert energy_ratios(variant, baseline) == pytest.approx([0.5, 2.0])
     with pytest.raises(ValueError):
         energy_ratios(variant, baseline[:2])
+
+
+def test_paired_windows_warm_up_both_and_stop_once_decided_after_the_fewest_pairs() -> None:
+    clock = SteppingClock(0.25)
+    calls = {"variant": 0, "baseline": 0}
+    syncs: list[int] = []
+    asked: list[list[float]] = []
+
+    def call(role: str):
+        def run() -> None:
+            calls[role] += 1
+            clock.work()
+
+        return run
+
+    def decided(ratios: list[float]) -> bool:
+        asked.append(list(ratios))
+        return True
+
+    protocol = Protocol(
+        warmup_s=0.5,
+        warmup_iterations=1,
+        window_s=0.5,
+        window_iterations=1,
+        windows=6,
+        min_pairs=3,
+        noisy_cv=0.3,
+    )
+    paired = run_paired_windows(
+        call("variant"),
+        call("baseline"),
+        FakeMeter(power_w=10.0, clock=clock),
+        variant_inferences_per_call=2,
+        baseline_inferences_per_call=4,
+        protocol=protocol,
+        idle_power_w=-5.0,
+        sync=lambda: syncs.append(1),
+        clock=clock,
+        decided=decided,
+    )
+    # Asked once, after the third pair (the fewest), with one ratio per pair; then it stops.
+    assert [len(ratios) for ratios in asked] == [3]
+    assert asked[0] == pytest.approx([2.0, 2.0, 2.0])  # same power, half the inferences
+    assert paired.order == ["baseline", "variant", "variant", "baseline", "baseline", "variant"]
+    # Warm-up of 0.5 s (two calls) for each, then two calls per window.
+    assert calls == {"variant": 2 + 3 * 2, "baseline": 2 + 3 * 2}
+    assert len(syncs) == clock.calls == 16
+    for measurement in (paired.variant, paired.baseline):
+        assert measurement.idle_power_w == 0.0  # a negative idle power is not added
+        assert measurement.noisy_cv == 0.3
+        assert measurement.latencies_ms == pytest.approx([250.0] * 6)
