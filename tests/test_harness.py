@@ -483,8 +483,32 @@ def test_paired_windows_warm_up_both_and_stop_once_decided_after_the_fewest_pair
     assert paired.order == ["baseline", "variant", "variant", "baseline", "baseline", "variant"]
     # Warm-up of 0.5 s (two calls) for each, then two calls per window.
     assert calls == {"variant": 2 + 3 * 2, "baseline": 2 + 3 * 2}
-    assert len(syncs) == clock.calls == 16
+    # sync after every call, and before and after each of the six windows
+    assert clock.calls == 16 and len(syncs) == 16 + 2 * 6
     for measurement in (paired.variant, paired.baseline):
         assert measurement.idle_power_w == 0.0  # a negative idle power is not added
         assert measurement.noisy_cv == 0.3
         assert measurement.latencies_ms == pytest.approx([250.0] * 6)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"windows": 0}, "windows must be at least 1, got 0"),
+        ({"min_pairs": 0}, "min_pairs must be at least 1, got 0"),
+        ({"window_s": -1.0}, "window_s cannot be negative, got -1.0"),
+        ({"warmup_iterations": -1}, "warmup_iterations must be >= 0 and window_iterations >= 1"),
+        ({"window_iterations": 0}, "warmup_iterations must be >= 0 and window_iterations >= 1"),
+    ],
+)
+def test_a_refused_protocol_says_which_setting_and_why(bad: dict, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Protocol(**bad)
+    assert str(caught.value) == message
+    assert Protocol(min_pairs=1, warmup_iterations=0, window_iterations=1).min_pairs == 1
+
+
+def test_percentile_says_what_range_it_takes() -> None:
+    with pytest.raises(ValueError) as caught:
+        percentile([1.0, 2.0], 101)
+    assert str(caught.value) == "percentile must be within 0..100, got 101"
