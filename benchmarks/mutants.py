@@ -20,6 +20,7 @@ import ast
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,10 @@ def matches(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def run_mutmut(patterns: tuple[str, ...], max_children: int, keep: bool) -> float:
-    """`mutmut run` over `patterns` (fresh unless `keep`); returns its wall-clock seconds."""
+def run_mutmut(patterns: tuple[str, ...], max_children: int, keep: bool) -> tuple[float, float]:
+    """`mutmut run` over `patterns` (fresh unless `keep`); returns its wall-clock seconds and
+    the CPU seconds of mutmut and every process it started (a loaded host stretches the
+    first, hardly the second)."""
     if not keep:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     command = [
@@ -84,12 +87,15 @@ def run_mutmut(patterns: tuple[str, ...], max_children: int, keep: bool) -> floa
         *patterns,
     ]
     print("$", " ".join(command), flush=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     completed = subprocess.run(command, cwd=ROOT, check=False)
     elapsed_s = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if completed.returncode != 0:
         raise SystemExit(f"error: mutmut run exited {completed.returncode}")
-    return elapsed_s
+    return elapsed_s, cpu_s
 
 
 def mutant_results(patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
@@ -180,18 +186,20 @@ def main() -> None:
     patterns = tuple(args.patterns) or MUTANT_PATTERNS
 
     scope = patterns
+    load_at_start = os.getloadavg()[0]
     if args.resume:
         results = mutant_results(patterns)
         left = [name for name, (_, status) in results.items() if status == "not_checked"]
         print(f"{len(left)} mutants in scope not checked yet")
         patterns = tuple(left)
-    elapsed_s = (
-        None
+    elapsed_s, cpu_s = (
+        (None, None)
         if args.report_only or not patterns
         else run_mutmut(patterns, args.max_children, args.keep or args.resume)
     )
     patterns = scope
     results = mutant_results(patterns)
+    ran = len(left) if args.resume else sum(1 for _, st in results.values() if st != "not_checked")
     if not results:
         raise SystemExit("error: no mutant results under mutants/: run without --report-only")
     counts = Counter(status for _, status in results.values())
@@ -210,6 +218,13 @@ def main() -> None:
         "patterns": list(patterns),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared, loaded)",
         "wall_s": round(elapsed_s, 1) if elapsed_s is not None else None,
+        # mutmut and all its workers, user + system: the figure a loaded host changes least
+        "cpu_s": round(cpu_s, 1) if cpu_s is not None else None,
+        "host_load_1m": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
+        "max_children": args.max_children,
+        # this run's mutants (those left, with --resume) per wall-clock and per CPU second
+        "mutants_per_s": round(ran / elapsed_s, 3) if elapsed_s and ran else None,
+        "cpu_s_per_mutant": round(cpu_s / ran, 2) if cpu_s and ran else None,
         "killed": counts["killed"],
         "survived": counts["survived"],
         "timeout": counts["timeout"],

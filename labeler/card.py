@@ -46,9 +46,9 @@ def update_card(readme_text: str, block: str) -> str:
     start = readme_text.find(START_MARKER)
     end = readme_text.find(END_MARKER)
     if start != -1 or end != -1:
-        if start == -1 or end == -1 or end < start:
+        if start == -1 or end < start:  # no start, or no end after the first start
             raise CardError("model card has an unmatched energy-label marker; fix it by hand")
-        if readme_text.find(START_MARKER, start + 1) != -1:
+        if readme_text.count(START_MARKER) > 1 or readme_text.count(END_MARKER) > 1:
             raise CardError("model card has more than one energy-label block; fix it by hand")
         return readme_text[:start] + section + readme_text[end + len(END_MARKER) :]
     match = _FRONT_MATTER.match(readme_text)

@@ -158,6 +158,8 @@ def _quality_values(run: RunRecord) -> dict[str, float]:
         values = json.loads(run.quality_json or "{}")
     except (TypeError, ValueError):
         return {}
+    if not isinstance(values, dict):  # valid JSON, but not an object of figures
+        return {}
     return {k: float(v) for k, v in values.items() if isinstance(v, int | float)}
 
 

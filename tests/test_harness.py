@@ -13,6 +13,7 @@ from scanner.harness import (
     Protocol,
     Window,
     coefficient_of_variation,
+    energy_ratios,
     measure_idle_power_w,
     percentile,
     repeat_until,
@@ -114,7 +115,7 @@ def test_run_windows_keeps_every_window_and_warms_up_first() -> None:
 
 def test_run_windows_rejects_zero_inferences() -> None:
     clock = SteppingClock(0.1)
-    with pytest.raises(ValueError, match="inferences_per_call"):
+    with pytest.raises(ValueError, match="^inferences_per_call must be positive$"):
         run_windows(
             clock.work,
             FakeMeter(1.0, clock=clock),
@@ -412,3 +413,102 @@ def test_pairs_must_match_one_to_one() -> None:
     )
     with pytest.raises(ValueError):
         paired.energy_ratio  # noqa: B018
+
+
+def test_run_windows_judges_noise_by_the_protocols_threshold() -> None:
+    clock = SteppingClock(0.25)
+    protocol = Protocol(
+        warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=2, noisy_cv=0.5
+    )
+    measurement = run_windows(
+        clock.work,
+        FakeMeter(power_w=1.0, clock=clock),
+        inferences_per_call=1,
+        protocol=protocol,
+        idle_power_w=0.0,
+        clock=clock,
+    )
+    assert measurement.noisy_cv == 0.5
+
+
+def test_energy_ratios_are_variant_over_baseline_per_pair_skipping_zero_baselines() -> None:
+    variant = [window(5.0), window(8.0), window(3.0)]
+    baseline = [window(10.0), window(4.0), window(0.0)]
+    assert energy_ratios(variant, baseline) == pytest.approx([0.5, 2.0])
+    with pytest.raises(ValueError):
+        energy_ratios(variant, baseline[:2])
+
+
+def test_paired_windows_warm_up_both_and_stop_once_decided_after_the_fewest_pairs() -> None:
+    clock = SteppingClock(0.25)
+    calls = {"variant": 0, "baseline": 0}
+    syncs: list[int] = []
+    asked: list[list[float]] = []
+
+    def call(role: str):
+        def run() -> None:
+            calls[role] += 1
+            clock.work()
+
+        return run
+
+    def decided(ratios: list[float]) -> bool:
+        asked.append(list(ratios))
+        return True
+
+    protocol = Protocol(
+        warmup_s=0.5,
+        warmup_iterations=1,
+        window_s=0.5,
+        window_iterations=1,
+        windows=6,
+        min_pairs=3,
+        noisy_cv=0.3,
+    )
+    paired = run_paired_windows(
+        call("variant"),
+        call("baseline"),
+        FakeMeter(power_w=10.0, clock=clock),
+        variant_inferences_per_call=2,
+        baseline_inferences_per_call=4,
+        protocol=protocol,
+        idle_power_w=-5.0,
+        sync=lambda: syncs.append(1),
+        clock=clock,
+        decided=decided,
+    )
+    # Asked once, after the third pair (the fewest), with one ratio per pair; then it stops.
+    assert [len(ratios) for ratios in asked] == [3]
+    assert asked[0] == pytest.approx([2.0, 2.0, 2.0])  # same power, half the inferences
+    assert paired.order == ["baseline", "variant", "variant", "baseline", "baseline", "variant"]
+    # Warm-up of 0.5 s (two calls) for each, then two calls per window.
+    assert calls == {"variant": 2 + 3 * 2, "baseline": 2 + 3 * 2}
+    # sync after every call, and before and after each of the six windows
+    assert clock.calls == 16 and len(syncs) == 16 + 2 * 6
+    for measurement in (paired.variant, paired.baseline):
+        assert measurement.idle_power_w == 0.0  # a negative idle power is not added
+        assert measurement.noisy_cv == 0.3
+        assert measurement.latencies_ms == pytest.approx([250.0] * 6)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"windows": 0}, "windows must be at least 1, got 0"),
+        ({"min_pairs": 0}, "min_pairs must be at least 1, got 0"),
+        ({"window_s": -1.0}, "window_s cannot be negative, got -1.0"),
+        ({"warmup_iterations": -1}, "warmup_iterations must be >= 0 and window_iterations >= 1"),
+        ({"window_iterations": 0}, "warmup_iterations must be >= 0 and window_iterations >= 1"),
+    ],
+)
+def test_a_refused_protocol_says_which_setting_and_why(bad: dict, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Protocol(**bad)
+    assert str(caught.value) == message
+    assert Protocol(min_pairs=1, warmup_iterations=0, window_iterations=1).min_pairs == 1
+
+
+def test_percentile_says_what_range_it_takes() -> None:
+    with pytest.raises(ValueError) as caught:
+        percentile([1.0, 2.0], 101)
+    assert str(caught.value) == "percentile must be within 0..100, got 101"

@@ -133,3 +133,237 @@ def test_latest_label_reads_its_recommendations_once_and_typed() -> None:
     assert label.recommendations == ranked
     assert label.recommendations is label.recommendations  # parsed once
     assert "recommendations" not in label.to_dict()  # the stored JSON is the one form
+
+
+# -- one entry, every field: what the site and the card show of a tactic ---------------------
+
+
+def test_an_entry_carries_every_figure_measured_beside_the_windows_range() -> None:
+    baseline = run(
+        energy_wh_per_1k=2.0,
+        energy_wh_per_1k_min=1.9,
+        latency_ms_p50=10.0,
+        size_mb=100.0,
+        quality_json='{"labelled_accuracy": 0.9}',
+    )
+    variant = run(
+        "dynamic-int8",
+        energy_wh_per_1k=1.0,
+        energy_wh_per_1k_max=1.1,
+        latency_ms_p50=8.0,
+        size_mb=25.0,
+        build_s=3.0,
+        build_energy_wh=0.0101,
+        quality_value=0.99,
+        quality_json='{"top1_agreement": 0.99, "cosine": 0.95, "labelled_accuracy": 0.88,'
+        ' "count": 3, "name": "x"}',
+        notes="built with torch.ao",
+        noisy=True,
+    )
+    (entry,) = recommendations(baseline, [variant], {}, grade_of)
+    assert entry == Recommendation(
+        tactic="dynamic-int8",
+        variant="dynamic-int8",
+        applies=True,
+        qualifies=True,
+        note="built with torch.ao; labelled accuracy 0.8800 (baseline 0.9000)",
+        energy_wh_per_1k=1.0,
+        measured_energy_wh_per_1k=1.0,
+        energy_change=-0.5,
+        latency_change=-0.2,
+        paired_windows=False,
+        cheaper_pairs=None,
+        quality_metric="top1_agreement",
+        quality_value=0.99,
+        quality_extra={"cosine": 0.95, "labelled_accuracy": 0.88, "count": 3.0},
+        labelled_accuracy=0.88,
+        baseline_labelled_accuracy=0.9,
+        saving_measurable=True,
+        grade="D",
+        size_mb=25.0,
+        size_change=-0.75,
+        build_s=3.0,
+        build_energy_wh=0.0101,
+        payback_inferences=11,  # 0.0101 Wh / 1.0 Wh per 1,000 = 10.1, rounded up
+        noisy=True,
+    )
+    assert isinstance(entry.quality_extra["count"], float)
+
+
+def test_a_paired_entry_takes_its_change_from_the_pairs_not_the_medians() -> None:
+    baseline = run(energy_wh_per_1k=2.0, latency_ms_p50=10.0)
+    variant = run(
+        "half",
+        energy_wh_per_1k=1.9,  # the variant's own median drifted; the pairs did not
+        windows=5,
+        paired_energy_ratio=0.75,
+        paired_latency_ratio=1.5,
+        paired_cheaper_windows=5,
+        quality_json="not json",
+    )
+    (entry,) = recommendations(baseline, [variant], {}, lambda e: "B" if e == 1.5 else "X")
+    assert (entry.energy_wh_per_1k, entry.measured_energy_wh_per_1k) == (1.5, 1.9)
+    assert (entry.energy_change, entry.latency_change) == (-0.25, 0.5)
+    assert (entry.paired_windows, entry.cheaper_pairs, entry.saving_measurable) == (True, 5, True)
+    assert entry.grade == "B"
+    assert entry.payback_inferences == 0 and entry.build_energy_wh == 0.0
+    assert entry.quality_extra == {} and entry.labelled_accuracy is None
+    assert entry.note == "" and entry.noisy is False
+
+
+def test_a_saving_the_measurement_cannot_tell_from_drift_says_so() -> None:
+    baseline = run(energy_wh_per_1k=2.0, energy_wh_per_1k_min=1.5)
+    some_pairs = run("a", energy_wh_per_1k=1.8, windows=5, paired_cheaper_windows=4)
+    overlapping = run("b", energy_wh_per_1k=1.8, energy_wh_per_1k_max=1.5)
+    entries = {
+        e.tactic: e for e in recommendations(baseline, [some_pairs, overlapping], {}, grade_of)
+    }
+    assert entries["a"].note == (
+        "cheaper in only some of the windows measured beside the baseline: not counted"
+    )
+    assert entries["b"].note == "saving within the spread of the measured windows: not counted"
+    assert not entries["a"].saving_measurable and not entries["b"].saving_measurable
+    (dearer,) = recommendations(baseline, [run("c", energy_wh_per_1k=2.0)], {}, grade_of)
+    assert dearer.note == "uses no less energy than the baseline here"
+    assert dearer.payback_inferences is None
+
+
+def test_a_variant_outside_the_tolerance_says_what_it_measured() -> None:
+    baseline = run(energy_wh_per_1k=2.0)
+    low = run("a", energy_wh_per_1k=1.0, qualifies=False, quality_value=0.91234)
+    unmeasured = run("b", energy_wh_per_1k=1.0, qualifies=None, quality_value=None)
+    entries = {e.tactic: e for e in recommendations(baseline, [low, unmeasured], {}, grade_of)}
+    assert entries["a"].note == "outside the quality tolerance (top1_agreement 0.9123)"
+    assert entries["b"].note == "outside the quality tolerance (quality not measured)"
+    assert entries["a"].qualifies is False and entries["b"].qualifies is False
+
+
+def test_labelled_accuracy_is_shown_without_a_baseline_figure_too() -> None:
+    baseline = run(energy_wh_per_1k=2.0, quality_json="[1, 2]")
+    variant = run("a", energy_wh_per_1k=2.5, quality_json='{"labelled_accuracy": 0.5}')
+    (entry,) = recommendations(baseline, [variant], {}, grade_of)
+    assert entry.note == "labelled accuracy 0.5000; uses no less energy than the baseline here"
+    assert entry.baseline_labelled_accuracy is None
+
+
+def test_the_ranking_puts_measurable_savings_before_unmeasurable_and_unknown_changes_last() -> None:
+    baseline = run(energy_wh_per_1k=2.0, energy_wh_per_1k_min=1.5)
+    variants = [
+        run("unmeasurable", energy_wh_per_1k=0.5, energy_wh_per_1k_max=1.6),
+        run("measurable", energy_wh_per_1k=1.2, energy_wh_per_1k_max=1.4),
+        run("bigger-measurable", energy_wh_per_1k=1.0, energy_wh_per_1k_max=1.4),
+        run("broken", status="failed", reason="oom", energy_wh_per_1k=None),
+        run("unmeasured", energy_wh_per_1k=None),
+    ]
+    not_applicable = {"z-tactic": "needs a GPU", "a-tactic": "needs CUDA"}
+    entries = recommendations(baseline, variants, not_applicable, grade_of)
+    assert [(e.tactic, e.applies) for e in entries] == [
+        ("bigger-measurable", True),
+        ("measurable", True),
+        ("unmeasurable", True),
+        ("broken", True),
+        ("a-tactic", False),
+        ("z-tactic", False),
+    ]
+    assert entries[3] == Recommendation(tactic="broken", variant="broken", note="failed: oom")
+    assert entries[4] == Recommendation(
+        tactic="a-tactic", variant="a-tactic", applies=False, note="needs CUDA"
+    )
+    # A baseline of zero energy gives no change to rank by: such entries go last.
+    zero = run(energy_wh_per_1k=0.0)
+    ranked = recommendations(
+        zero,
+        [run("x", energy_wh_per_1k=1.0), run("y", energy_wh_per_1k=1.0, paired_energy_ratio=3.0)],
+        {},
+        grade_of,
+    )
+    assert [(e.tactic, e.energy_change) for e in ranked] == [("y", 2.0), ("x", None)]
+
+
+def test_measurably_cheaper_in_every_pair_or_below_every_baseline_window() -> None:
+    from labeler.recommend import measurably_cheaper
+
+    baseline = run(energy_wh_per_1k=2.0, energy_wh_per_1k_min=1.5)
+    assert not measurably_cheaper(run("v", energy_wh_per_1k=None), baseline)
+    assert not measurably_cheaper(run("v", energy_wh_per_1k=1.0), run(energy_wh_per_1k=None))
+    assert measurably_cheaper(run("v", windows=5, paired_cheaper_windows=5), baseline)
+    assert measurably_cheaper(run("v", windows=5, paired_cheaper_windows=6), baseline)
+    assert not measurably_cheaper(run("v", windows=5, paired_cheaper_windows=4), baseline)
+    assert not measurably_cheaper(run("v", windows=0, paired_cheaper_windows=0), baseline)
+    assert measurably_cheaper(run("v", windows=1, paired_cheaper_windows=1), baseline)
+    assert measurably_cheaper(run("v", energy_wh_per_1k=1.0, energy_wh_per_1k_max=1.49), baseline)
+    assert not measurably_cheaper(
+        run("v", energy_wh_per_1k=1.0, energy_wh_per_1k_max=1.5), baseline
+    )
+    # Without the windows' range, only the medians are left to compare.
+    assert measurably_cheaper(run("v", energy_wh_per_1k=1.99), run(energy_wh_per_1k=2.0))
+    assert not measurably_cheaper(run("v", energy_wh_per_1k=2.0), run(energy_wh_per_1k=2.0))
+    # A range on one side only is no range: the medians again.
+    assert measurably_cheaper(
+        run("v", energy_wh_per_1k=1.0, energy_wh_per_1k_max=2.5), run(energy_wh_per_1k=2.0)
+    )
+    assert not measurably_cheaper(
+        run("v", energy_wh_per_1k=2.5), run(energy_wh_per_1k=2.0, energy_wh_per_1k_min=3.0)
+    )
+
+
+def test_changes_and_the_achievable_energy_without_figures_to_compare() -> None:
+    from labeler.recommend import achievable_energy_wh_per_1k, energy_change, latency_change
+
+    zero = run(energy_wh_per_1k=0.0, latency_ms_p50=0.0)
+    assert energy_change(run("v", energy_wh_per_1k=1.0), zero) is None
+    assert latency_change(run("v", latency_ms_p50=5.0), zero) is None
+    assert energy_change(run("v", energy_wh_per_1k=None), run(energy_wh_per_1k=2.0)) is None
+    assert latency_change(run("v", latency_ms_p50=None), run(latency_ms_p50=4.0)) is None
+    assert latency_change(run("v", latency_ms_p50=5.0), run(latency_ms_p50=4.0)) == 0.25
+    # No baseline figure to scale: the variant's own median is what it achieves.
+    unknown = run(energy_wh_per_1k=None)
+    assert achievable_energy_wh_per_1k(run("v", energy_wh_per_1k=1.25), unknown) == 1.25
+    paired = run("v", energy_wh_per_1k=1.25, paired_energy_ratio=0.5)
+    assert achievable_energy_wh_per_1k(paired, unknown) == 1.25
+    assert achievable_energy_wh_per_1k(paired, run(energy_wh_per_1k=4.0)) == 2.0
+
+
+def test_headline_names_the_metric_in_words_and_a_baseline_best_is_no_tactic() -> None:
+    label = latest_label(
+        grade="B",
+        best_variant="half",
+        best_grade="A",
+        energy_wh_per_1k=2.0,
+        best_energy_wh_per_1k=None,
+        quality_retained=None,
+        quality_metric="next_token_agreement",
+    )
+    assert headline(label) == "B \u2192 A with half"
+    label = latest_label(
+        grade="B",
+        best_variant="half",
+        best_grade="A",
+        quality_retained=1.0,
+        quality_metric="next_token_agreement",
+    )
+    assert headline(label) == "B \u2192 A with half, 100.0 % next token agreement"
+    assert headline(latest_label(grade="B", best_variant="")) == (
+        "B: no tactic measurably saved energy within the quality tolerance"
+    )
+
+
+def test_zero_energies_are_figures_not_missing_ones() -> None:
+    """A baseline or a variant that measured 0 Wh (an estimate rounded down) is compared as 0."""
+    (entry,) = recommendations(
+        run(energy_wh_per_1k=0.0), [run("a", energy_wh_per_1k=0.5)], {}, grade_of
+    )
+    assert entry.payback_inferences is None
+    assert entry.note == "uses no less energy than the baseline here"
+    (free,) = recommendations(
+        run(energy_wh_per_1k=2.0), [run("b", energy_wh_per_1k=0.0)], {}, grade_of
+    )
+    assert (free.energy_wh_per_1k, free.energy_change, free.payback_inferences) == (0.0, -1.0, 0)
+
+
+def test_a_build_that_measured_below_zero_pays_back_at_once() -> None:
+    """Idle power subtracted from a short build can leave it below zero: no payback wait."""
+    variant = run("half", energy_wh_per_1k=1.0, build_energy_wh=-0.01)
+    (entry,) = recommendations(run(energy_wh_per_1k=2.0), [variant], {}, grade_of)
+    assert entry.payback_inferences == 0
+    assert entry.build_energy_wh == -0.01

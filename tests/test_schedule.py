@@ -75,6 +75,7 @@ def test_once_runs_one_cycle_now_and_says_whether_it_failed() -> None:
     lines.clear()
     assert run_schedule(hourly, failing, once=True, log=lines.append) is False
     assert len(lines) == 2 and "cycle failed after" in lines[1]
+    assert float(lines[1].split(" after ")[1].split(" s")[0]) < 60
     assert lines[1].endswith(" s: catalog is locked")
 
 
@@ -102,6 +103,9 @@ def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() ->
         running.release()
         if len(spans) == 3:
             os.kill(os.getpid(), signal.SIGTERM)  # stop the schedule from inside, cleanly
+            deadline = time.monotonic() + 10
+            while not should_stop() and time.monotonic() < deadline:  # type: ignore[operator]
+                time.sleep(0.01)  # the handler runs in the main thread
         return f"cycle {len(spans)}"
 
     before = signal.getsignal(signal.SIGTERM)
@@ -114,6 +118,13 @@ def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() ->
     assert len(skipped) >= 2, lines
     assert sum("cycle finished" in line for line in lines) == 3
     assert lines[-1].endswith("scheduler stopped")
+    finished = [line for line in lines if "cycle finished in " in line]
+    assert all(float(line.split(" in ")[1].split(" s")[0]) < 60 for line in finished)
+    assert [line.endswith(" (stopped early on a signal): cycle 3") for line in finished] == [
+        False,
+        False,
+        True,
+    ]
 
 
 class SleptThrough(BaseTrigger):
@@ -222,3 +233,41 @@ def test_once_reports_whether_its_cycle_failed() -> None:
     assert run_schedule(IntervalTrigger(hours=1), failing, once=True, log=lines.append) is False
     assert "cycle failed" in lines[-1] and "the Hub is down" in lines[-1]
     assert run_schedule(IntervalTrigger(hours=1), lambda stop: "ok", once=True, log=print) is True
+
+
+def test_log_times_are_utc_to_the_millisecond() -> None:
+    from datetime import timezone
+
+    from scanner.schedule import _format, _now, parse_cron
+
+    paris = timezone(timedelta(hours=1))
+    assert (
+        _format(datetime(2026, 1, 2, 4, 4, 5, 678900, tzinfo=paris)) == "2026-01-02T03:04:05.678Z"
+    )
+    assert _format(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    assert _format(None) == ""
+    before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    now = datetime.strptime(_now(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before <= now <= datetime.now(UTC)
+    # A cron trigger fires in UTC, whatever the host's time zone.
+    trigger = parse_cron("30 2 * * *")
+    fire = trigger.get_next_fire_time(None, datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
+    assert fire == datetime(2026, 1, 1, 2, 30, tzinfo=UTC)
+    assert str(fire.tzinfo) == "UTC"
+
+
+def test_a_run_over_an_hour_late_is_missed_not_run() -> None:
+    """Runs missed by less than an hour are coalesced into one; older ones are dropped."""
+    now = datetime.now(UTC)
+    lines: list[str] = []
+    cycles: list[str] = []
+
+    class LongAgo(BaseTrigger):
+        def get_next_fire_time(self, previous_fire_time, now_):  # type: ignore[no-untyped-def]
+            return now - timedelta(hours=2) if previous_fire_time is None else None
+
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    run_schedule(LongAgo(), lambda should_stop: cycles.append("ran") or "ran", log=lines.append)
+
+    assert cycles == []
+    assert any("missed: coalesced into the next one" in line for line in lines), lines
