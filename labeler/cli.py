@@ -851,7 +851,7 @@ def demo(
     """Scan the bundled demo models on CPU, grade them, and build the site.
 
     MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
-    (one per task) gets baseline and dynamic-int8, so the demo fits in about 10 minutes.
+    (one per task) is graded on its baseline alone, so the demo fits in about 10 minutes.
     """
     from labeler.screenshots import take_screenshots
     from scanner.scan import ScanOptions  # torch: only when the demo scans
