@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window-s", type=float, default=None, help="minimum seconds a window")
     parser.add_argument("--tactic", action="append", help="only these tactics (repeatable)")
     parser.add_argument(
+        "--scheme",
+        default="v2",
+        help="label scheme whose quality gates judge the variants (default v2: the model is"
+        " also measured beside its reference; v1: the old cosine gate for embeddings)",
+    )
+    parser.add_argument(
         "--models",
         choices=("default", "minilm", "tiny", "all"),
         default="default",
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     protocol = {"windows": args.windows, "window_s": args.window_s}
     tactics = args.tactic or [t for t in all_tactics() if t != "baseline"]
-    scheme = load_scheme("v1")
+    scheme = load_scheme(args.scheme)
     hardware = detect_hardware(args.device)
     choice = "minilm" if args.no_tiny else args.models
     if choice == "default":

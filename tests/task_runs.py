@@ -8,24 +8,18 @@ from pathlib import Path
 
 from labels.records import RunRecord
 from labels.scheme import load_scheme
-from scanner.benchmark import BenchmarkJob, benchmark_model
+from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
-
-TINY_PROTOCOL = {
-    "windows": 1,
-    "window_s": 0.01,
-    "window_iterations": 1,
-    "warmup_s": 0.0,
-    "warmup_iterations": 1,
-    "idle_s": 0.0,
-}
+from tests.test_benchmark_model import TINY_PROTOCOL
 
 
-def benchmark_runs(path: Path, task: str, tactics: list[str]) -> dict[str, RunRecord]:
-    """Each variant's run record by tactic, benchmarked under scheme v2 on the CPU."""
+def benchmark_v2(
+    path: Path, task: str, tactics: list[str], model_id: str | None = None
+) -> ModelBenchmark:
+    """`benchmark_model` of the folder under scheme v2 on the CPU: fake meter, tiny protocol."""
     job = BenchmarkJob(
-        model_id=f"test/{path.name}",
+        model_id=model_id or f"test/{path.name}",
         revision="local",
         task=task,
         path=str(path),
@@ -36,8 +30,12 @@ def benchmark_runs(path: Path, task: str, tactics: list[str]) -> dict[str, RunRe
         hardware=dataclasses.asdict(detect_hardware("cpu")),
         protocol=dict(TINY_PROTOCOL),
     )
-    result = benchmark_model(job, load_scheme("v2"), meter=FakeMeter(power_w=10.0))
-    return {r.run.tactic: r.run for r in result.results}
+    return benchmark_model(job, load_scheme("v2"), meter=FakeMeter(power_w=10.0))
+
+
+def benchmark_runs(path: Path, task: str, tactics: list[str]) -> dict[str, RunRecord]:
+    """Each variant's run record by tactic, benchmarked under scheme v2 on the CPU."""
+    return {r.run.tactic: r.run for r in benchmark_v2(path, task, tactics).results}
 
 
 FAST_SCAN = ["--tactic", "baseline", "--windows", "1", "--window-s", "0.05"]

@@ -3,7 +3,6 @@ quality, tactics through the real benchmark path, and models that are not Whispe
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,15 +11,13 @@ import pytest
 import torch
 
 from labels.scheme import SCHEMES_DIR, load_scheme
-from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
+from scanner.benchmark import ModelBenchmark
 from scanner.discovery.demo import build_synthetic_model
-from scanner.hardware import detect_hardware
-from scanner.meters.fake import FakeMeter
 from scanner.tasks.audio_inputs import synthetic_clip
 from scanner.tasks.base import LoadRefused, ModelLoadError
 from scanner.tasks.registry import adapter_for
 from scanner.tasks.speech_recognition import QUALITY_CLIPS
-from tests.test_benchmark_model import TINY_PROTOCOL
+from tests.task_runs import benchmark_v2
 
 WHISPER = "synthetic/tiny-whisper-speech-recognition"
 TASK = "automatic-speech-recognition"
@@ -32,19 +29,7 @@ def whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _benchmark(path: Path, tactics: list[str]) -> ModelBenchmark:
-    job = BenchmarkJob(
-        model_id=WHISPER,
-        revision="local",
-        task=TASK,
-        path=str(path),
-        device="cpu",
-        tactics=tactics,
-        scan_id="scan-test",
-        scheme_version="v2",
-        hardware=dataclasses.asdict(detect_hardware("cpu")),
-        protocol=dict(TINY_PROTOCOL),
-    )
-    return benchmark_model(job, load_scheme("v2"), meter=FakeMeter(power_w=10.0))
+    return benchmark_v2(path, TASK, tactics, WHISPER)
 
 
 def test_synthetic_clips_are_seeded_distinct_and_bounded() -> None:

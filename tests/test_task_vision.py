@@ -3,7 +3,6 @@ and tactics through the real benchmark path on tiny config-built models."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -11,17 +10,15 @@ import pytest
 import torch
 
 from labels.scheme import SCHEMES_DIR, load_scheme
-from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
+from scanner.benchmark import ModelBenchmark
 from scanner.discovery.demo import build_synthetic_model
-from scanner.hardware import detect_hardware
-from scanner.meters.fake import FakeMeter
 from scanner.reference import build_reference
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import TACTICS
 from scanner.tasks.object_detection import box_iou, detection_quality
 from scanner.tasks.registry import adapter_for
 from scanner.tasks.zero_shot_image_classification import LABEL_PROMPTS
-from tests.test_benchmark_model import TINY_PROTOCOL
+from tests.task_runs import benchmark_v2
 
 YOLOS = "synthetic/tiny-yolos-object-detection"
 CLIP = "synthetic/tiny-clip-zero-shot-image-classification"
@@ -35,19 +32,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _benchmark(path: Path, model_id: str, task: str, tactics: list[str]) -> ModelBenchmark:
-    job = BenchmarkJob(
-        model_id=model_id,
-        revision="local",
-        task=task,
-        path=str(path),
-        device="cpu",
-        tactics=tactics,
-        scan_id="scan-test",
-        scheme_version="v2",
-        hardware=dataclasses.asdict(detect_hardware("cpu")),
-        protocol=dict(TINY_PROTOCOL),
-    )
-    return benchmark_model(job, load_scheme("v2"), meter=FakeMeter(power_w=10.0))
+    return benchmark_v2(path, task, tactics, model_id)
 
 
 def _runs(result: ModelBenchmark) -> dict:
