@@ -30,20 +30,13 @@ from scanner.tactics import TacticContext, get_tactic
 from scanner.tactics.onnx_runtime import OnnxExportError, OnnxSessionModel, convert_fp16
 from scanner.tasks.text_classification import TextClassification
 from scanner.tasks.text_inputs import TOKENIZER_FILES
+from tests.test_benchmark_model import TINY_PROTOCOL
 from tests.tiny_models import FAST_PROTOCOL, TINY_BERT, TINY_DISTILBERT, copy_model
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow  # each test exports a model: seconds each
 
 TINY_VIT = "synthetic/tiny-vit-image-classification"
-TINY_PROTOCOL = {
-    "windows": 1,
-    "window_s": 0.01,
-    "window_iterations": 1,
-    "warmup_s": 0.0,
-    "warmup_iterations": 1,
-    "idle_s": 0.0,
-}
 ONNX_CPU = ["onnx-fp32", "onnx-int8-dynamic"]
 
 
