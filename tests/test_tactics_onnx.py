@@ -119,6 +119,11 @@ def test_fp32_variant_matches_the_model_on_other_shapes(bert_variants) -> None:
     assert files and all(f.startswith("model.onnx") for f in files)
     assert built.disk_bytes == sum(f.stat().st_size for f in folder.iterdir())
     assert built.dtype == "float32" and "ORT_ENABLE_ALL" in built.notes
+    # the session's threads sleep between operators and runs: spinning burns CPU time
+    options = built.model.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
+    assert "no thread spinning" in built.notes
     # dynamic axes: a batch of 5 and 13 tokens with padding, not the export's 2 x 8
     inputs = padded_inputs(5, 13, real=9)
     with torch.inference_mode():
