@@ -32,7 +32,7 @@ from urllib.parse import quote_plus, urlencode
 import duckdb
 import jinja2
 from duckdb import DuckDBPyConnection as Connection
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from labeler.alternatives import (
     AlternativesKey,
@@ -69,6 +69,7 @@ from labeler.site_inputs import (
     read_site_overview,
     read_task_profiles,
 )
+from labeler.site_label_section import label_section, model_main
 from labeler.site_manifest import MANIFEST_FILE, SiteManifest, content_hash, tree_hash
 from labeler.site_plan import (
     BuildPlan,
@@ -110,6 +111,7 @@ _MODELS_PER_BATCH = 250
 _RENDER_CODE = (
     "site.py",
     "site_inputs.py",
+    "site_label_section.py",
     "site_plan.py",
     "alternatives.py",
     "site_rows.py",
@@ -458,9 +460,23 @@ class _RenderState:
     common: dict[str, Any]
     env: jinja2.Environment
     alternatives: dict[AlternativesKey, AlternativesSelection] = field(default_factory=dict)
+    # model.html.j2 rendered once around two marks: (before the title, before main, after)
+    model_frame: tuple[str, str, str] = ("", "", "")
 
 
 _STATE: _RenderState | None = None
+_TITLE_MARK, _MAIN_MARK = "\x00page-title\x00", "\x00page-main\x00"
+
+
+def _model_frame(env: jinja2.Environment, common: dict[str, Any]) -> tuple[str, str, str]:
+    """The model page's template rendered once with marks for its title and main block:
+    every model page is the same around those two, so a page costs two string joins."""
+    text = env.get_template("model.html.j2").render(
+        **common, root="../", page_title=_TITLE_MARK, main=Markup(_MAIN_MARK)
+    )
+    head, rest = text.split(_TITLE_MARK)
+    middle, tail = rest.split(_MAIN_MARK)
+    return head, middle, tail
 
 
 def build_site(
@@ -534,6 +550,7 @@ def build_site(
         common,
         env,
         alternatives,
+        _model_frame(env, common),
     )
     files = _SharedFiles(out_dir, previous, manifest)
 
@@ -669,56 +686,54 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
     model_labels = sorted(state.labels_by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
     sections = []
     badged: dict[str, tuple[str, str, str]] = {}  # hardware -> its badge files' texts
+    noisy_cv, label_bars = state.common["scheme"].noisy_cv, state.env.globals["label_bars"]
     for label in model_labels:
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
         recs = label.recommendations
         selection = state.alternatives.get((model_id, label.task, label.hardware))
         cheaper = selection.resolve() if selection else None
-        sections.append(
-            {
-                "label": label,
-                "runs": runs,
-                "achievable": achievable_text(label),
-                "applicable": [r for r in recs if r.applies],
-                "not_applicable": [r for r in recs if not r.applies],
-                "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
-                or any("prun" in r.tactic.lower() for r in runs),
-                "provenance": build_provenance(
-                    runs, state.hardware.get(fingerprint) if fingerprint else None
-                ),
-                "snippets": badge_snippets(model_id, site_url, label.hardware),
-                "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
-                "anchor": safe_segment(f"{label.task}--{label.hardware}"),
-                # urlencode's own form (quote_plus), without its per-call overhead
-                "compare_href": f"../compare.html?m={quote_plus(model_id)}"
-                f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
-                "money": label_money(recs, runs, state.common["prices"]),
-                "batching": batching_summary(runs),
-                "cheaper": cheaper,
-                "cheaper_links": [
-                    (a, f"{model_slug(a.model_id)}.html")
-                    for a in (cheaper.alternatives if cheaper else ())
-                ],
-            }
+        section = {
+            "label": label,
+            "runs": runs,
+            "achievable": achievable_text(label),
+            "applicable": [r for r in recs if r.applies],
+            "not_applicable": [r for r in recs if not r.applies],
+            "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
+            or any("prun" in r.tactic.lower() for r in runs),
+            "provenance": build_provenance(
+                runs, state.hardware.get(fingerprint) if fingerprint else None
+            ),
+            "snippets": badge_snippets(model_id, site_url, label.hardware),
+            "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
+            "anchor": safe_segment(f"{label.task}--{label.hardware}"),
+            # urlencode's own form (quote_plus), without its per-call overhead
+            "compare_href": f"../compare.html?m={quote_plus(model_id)}"
+            f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
+            "money": label_money(recs, runs, state.common["prices"]),
+            "batching": batching_summary(runs),
+            "cheaper": cheaper,
+            "cheaper_links": [
+                (a, f"{model_slug(a.model_id)}.html")
+                for a in (cheaper.alternatives if cheaper else ())
+            ],
+        }
+        section["html"] = label_section(
+            section, model_id, site_url, noisy_cv, label_bars, QUALITY_WORDS
         )
+        sections.append(section)
         if label.hardware not in badged:
             badged[label.hardware] = _badge_texts(model_id, label, cheaper, site_url)
             _write_badge(write, root, model_id, badged[label.hardware], label.hardware)
     # the model's own badge is its first label's: the same files, linked rather than copied
     _link_own_badge(root, model_id, model_labels[0].hardware)
     model = details.models.get((model_id, model_labels[0].revision))
-    html_text = state.env.get_template("model.html.j2").render(
-        **state.common,
-        root="../",
-        page_title=f"{model_id} \u2013 energy label",
-        model_id=model_id,
-        model=model,
-        tags=_tags(model),
-        sections=sections,
-        snippets=badge_snippets(model_id, site_url),
-        badge_src=f"../badges/{badge_stem(model_id)}.svg",
+    main = model_main(
+        model_id, model, _tags(model), sections, f"../badges/{badge_stem(model_id)}.svg"
     )
+    head, middle, tail = state.model_frame
+    title = escape(model_id + " \u2013 energy label")
+    html_text = f"{head}{title}{middle}{main}{tail}"
     write(f"{root}models/{model_slug(model_id)}.html", html_text)
 
 
