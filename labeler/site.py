@@ -119,6 +119,7 @@ _RENDER_CODE = (
     "badges.py",
     "card.py",
     "costs.py",
+    "figures.py",
     "recommend.py",
     "slugs.py",
 )
