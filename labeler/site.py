@@ -13,6 +13,7 @@ worker processes while this one makes the shared pages; each template is compile
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing as mp
@@ -724,7 +725,9 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
         )
         sections.append(section)
         if label.hardware not in badged:
-            badged[label.hardware] = _badge_texts(model_id, label, cheaper, site_url)
+            badged[label.hardware] = _badge_texts(
+                model_id, label, cheaper, site_url, section["achievable"]
+            )
             _write_badge(write, root, model_id, badged[label.hardware], label.hardware)
     # the model's own badge is its first label's: the same files, linked rather than copied
     _link_own_badge(root, model_id, model_labels[0].hardware)
@@ -961,20 +964,31 @@ def _threshold_rows(scheme: Scheme) -> list[dict[str, Any]]:
     return rows
 
 
+@functools.lru_cache(maxsize=256)
+def _badge_file_texts(
+    grade: str | None, estimated: bool, best_grade: str | None, borderline: bool
+) -> tuple[str, str]:
+    """The badge SVG and its shields.io endpoint JSON: the same for every label of one
+    grade and flags, so made once per build (per worker) rather than once per label."""
+    endpoint = shields_endpoint(
+        grade, estimated=estimated, best_grade=best_grade, borderline=borderline
+    )
+    return badge_svg(grade, estimated=estimated), str(script_json(endpoint)) + "\n"
+
+
 def _badge_texts(
     model_id: str,
     label: LatestLabel,
     cheaper: ModelAlternatives | None = None,
     site_url: str | None = None,
+    achievable: str | None = None,
 ) -> tuple[str, str, str]:
     """The badge SVG, its shields.io endpoint JSON and its recommendations JSON (which
-    also names the cheapest comparable alternative model, when there is one)."""
+    also names the cheapest comparable alternative model, when there is one). `achievable`
+    is `achievable_text(label)` where the caller has it already."""
     estimated = bool(label.estimated)
-    endpoint = shields_endpoint(
-        label.grade,
-        estimated=estimated,
-        best_grade=label.best_grade,
-        borderline=bool(label.borderline),
+    svg, endpoint = _badge_file_texts(
+        label.grade, estimated, label.best_grade, bool(label.borderline)
     )
     details = {
         "model_id": model_id,
@@ -992,18 +1006,14 @@ def _badge_texts(
         "eei_high": label.eei_high,
         "reference_model": label.reference_model,
         "energy_j_per_token": label.energy_j_per_token,
-        "achievable": achievable_text(label),
+        "achievable": achievable if achievable is not None else achievable_text(label),
         "top_recommendation": _as_dict(top_recommendation(label)),
         "recommendations": [r.to_dict() for r in label.recommendations],
         "cheaper_alternative": cheaper_alternative_json(
             cheaper.cheapest_comparable if cheaper else None, site_url
         ),
     }
-    return (
-        badge_svg(label.grade, estimated=estimated),
-        str(script_json(endpoint)) + "\n",
-        str(script_json(details)) + "\n",
-    )
+    return svg, endpoint, str(script_json(details)) + "\n"
 
 
 def _link_own_badge(root: str, model_id: str, hardware: str) -> None:
