@@ -9,6 +9,8 @@ A build asks the catalog for one digest per model and compares them with the man
 last build left (`site_plan`), so it reads and renders only the models that changed, and
 rewrites only the row chunks and task pages that list them. Model pages render on forked
 worker processes while this one makes the shared pages; each template is compiled once.
+A model page is the one page of every model, so its body is Python string building
+(`site_label_section`) inside `model.html.j2` rendered once per build (`_model_frame`).
 """
 
 from __future__ import annotations
