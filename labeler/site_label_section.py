@@ -12,6 +12,7 @@ line of the old template is one line here.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -520,20 +521,25 @@ def _batching(batching: Any, model_id: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1024)
+def _group_head(title: str, items: tuple[tuple[str, str], ...]) -> str:
+    """A provenance group up to its label-specific lines. The device, meter and software
+    groups are the same for every model measured on one machine: made once there."""
+    title = _e(title)
+    rows = "".join(f"<div><dt>{_e(name)}</dt><dd>{_e(value)}</dd></div>" for name, value in items)
+    return (
+        f'    <section class="provenance-group" aria-label="{title}">\n'
+        f"      <h4>{title}</h4>\n"
+        f"      <dl>\n{rows}"
+    )
+
+
 def _provenance(provenance: Any, label: Any) -> str:
     if not provenance.groups:
         return '  <p class="muted">No provenance recorded.</p>\n'
     out = ['  <div class="provenance">\n']
     for group in provenance.groups:
-        title = _e(group.title)
-        out.append(
-            f'    <section class="provenance-group" aria-label="{title}">\n'
-            f"      <h4>{title}</h4>\n"
-            "      <dl>\n"
-        )
-        out.extend(
-            f"<div><dt>{_e(name)}</dt><dd>{_e(value)}</dd></div>" for name, value in group.items
-        )
+        out.append(_group_head(group.title, tuple(group.items)))
         if group.title == "Protocol":
             out.append(
                 f"        <div><dt>Scheme</dt><dd>{_e(label.scheme_version)}</dd></div>\n"
