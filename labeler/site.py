@@ -464,23 +464,25 @@ class _RenderState:
     common: dict[str, Any]
     env: jinja2.Environment
     alternatives: dict[AlternativesKey, AlternativesSelection] = field(default_factory=dict)
-    # model.html.j2 rendered once around two marks: (before the title, before main, after)
-    model_frame: tuple[str, str, str] = ("", "", "")
+    # model.html.j2 rendered once, in pieces around the title, before and after main
+    model_frame: tuple[tuple[str, ...], tuple[str, ...]] = (("",), ("",))
 
 
 _STATE: _RenderState | None = None
 _TITLE_MARK, _MAIN_MARK = "\x00page-title\x00", "\x00page-main\x00"
 
 
-def _model_frame(env: jinja2.Environment, common: dict[str, Any]) -> tuple[str, str, str]:
+def _model_frame(
+    env: jinja2.Environment, common: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The model page's template rendered once with marks for its title and main block:
-    every model page is the same around those two, so a page costs two string joins."""
+    every model page is the same around those two, so a page costs a few string joins.
+    Returns the pieces before and after main, split where the title goes."""
     text = env.get_template("model.html.j2").render(
         **common, root="../", page_title=_TITLE_MARK, main=Markup(_MAIN_MARK)
     )
-    head, rest = text.split(_TITLE_MARK)
-    middle, tail = rest.split(_MAIN_MARK)
-    return head, middle, tail
+    before, after = text.split(_MAIN_MARK)  # one main block, never in the title
+    return tuple(before.split(_TITLE_MARK)), tuple(after.split(_TITLE_MARK))
 
 
 def build_site(
@@ -737,9 +739,9 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
     main = model_main(
         model_id, model, _tags(model), sections, f"../badges/{badge_stem(model_id)}.svg"
     )
-    head, middle, tail = state.model_frame
-    title = escape(model_id + " \u2013 energy label")
-    html_text = f"{head}{title}{middle}{main}{tail}"
+    before, after = state.model_frame
+    title = str(escape(model_id + " \u2013 energy label"))  # a str: Markup.join escapes
+    html_text = f"{title.join(before)}{main}{title.join(after)}"
     write(f"{root}models/{model_slug(model_id)}.html", html_text)
 
 
