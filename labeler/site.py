@@ -9,10 +9,13 @@ A build asks the catalog for one digest per model and compares them with the man
 last build left (`site_plan`), so it reads and renders only the models that changed, and
 rewrites only the row chunks and task pages that list them. Model pages render on forked
 worker processes while this one makes the shared pages; each template is compiled once.
+A model page is the one page of every model, so its body is Python string building
+(`site_label_section`) inside `model.html.j2` rendered once per build (`_model_frame`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing as mp
@@ -32,7 +35,7 @@ from urllib.parse import quote_plus, urlencode
 import duckdb
 import jinja2
 from duckdb import DuckDBPyConnection as Connection
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from labeler.alternatives import (
     AlternativesKey,
@@ -69,6 +72,7 @@ from labeler.site_inputs import (
     read_site_overview,
     read_task_profiles,
 )
+from labeler.site_label_section import label_section, model_main
 from labeler.site_manifest import MANIFEST_FILE, SiteManifest, content_hash, tree_hash
 from labeler.site_plan import (
     BuildPlan,
@@ -110,6 +114,7 @@ _MODELS_PER_BATCH = 250
 _RENDER_CODE = (
     "site.py",
     "site_inputs.py",
+    "site_label_section.py",
     "site_plan.py",
     "alternatives.py",
     "site_rows.py",
@@ -117,6 +122,7 @@ _RENDER_CODE = (
     "badges.py",
     "card.py",
     "costs.py",
+    "figures.py",
     "recommend.py",
     "slugs.py",
 )
@@ -458,9 +464,25 @@ class _RenderState:
     common: dict[str, Any]
     env: jinja2.Environment
     alternatives: dict[AlternativesKey, AlternativesSelection] = field(default_factory=dict)
+    # model.html.j2 rendered once, in pieces around the title, before and after main
+    model_frame: tuple[tuple[str, ...], tuple[str, ...]] = (("",), ("",))
 
 
 _STATE: _RenderState | None = None
+_TITLE_MARK, _MAIN_MARK = "\x00page-title\x00", "\x00page-main\x00"
+
+
+def _model_frame(
+    env: jinja2.Environment, common: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The model page's template rendered once with marks for its title and main block:
+    every model page is the same around those two, so a page costs a few string joins.
+    Returns the pieces before and after main, split where the title goes."""
+    text = env.get_template("model.html.j2").render(
+        **common, root="../", page_title=_TITLE_MARK, main=Markup(_MAIN_MARK)
+    )
+    before, after = text.split(_MAIN_MARK)  # one main block, never in the title
+    return tuple(before.split(_TITLE_MARK)), tuple(after.split(_TITLE_MARK))
 
 
 def build_site(
@@ -534,6 +556,7 @@ def build_site(
         common,
         env,
         alternatives,
+        _model_frame(env, common),
     )
     files = _SharedFiles(out_dir, previous, manifest)
 
@@ -669,56 +692,56 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
     model_labels = sorted(state.labels_by_model[model_id], key=lambda lb: (lb.hardware, lb.task))
     sections = []
     badged: dict[str, tuple[str, str, str]] = {}  # hardware -> its badge files' texts
+    noisy_cv, label_bars = state.common["scheme"].noisy_cv, state.env.globals["label_bars"]
     for label in model_labels:
         runs = details.runs(label)
         fingerprint = runs[0].hardware_fingerprint if runs else None
         recs = label.recommendations
         selection = state.alternatives.get((model_id, label.task, label.hardware))
         cheaper = selection.resolve() if selection else None
-        sections.append(
-            {
-                "label": label,
-                "runs": runs,
-                "achievable": achievable_text(label),
-                "applicable": [r for r in recs if r.applies],
-                "not_applicable": [r for r in recs if not r.applies],
-                "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
-                or any("prun" in r.tactic.lower() for r in runs),
-                "provenance": build_provenance(
-                    runs, state.hardware.get(fingerprint) if fingerprint else None
-                ),
-                "snippets": badge_snippets(model_id, site_url, label.hardware),
-                "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
-                "anchor": safe_segment(f"{label.task}--{label.hardware}"),
-                # urlencode's own form (quote_plus), without its per-call overhead
-                "compare_href": f"../compare.html?m={quote_plus(model_id)}"
-                f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
-                "money": label_money(recs, runs, state.common["prices"]),
-                "batching": batching_summary(runs),
-                "cheaper": cheaper,
-                "cheaper_links": [
-                    (a, f"{model_slug(a.model_id)}.html")
-                    for a in (cheaper.alternatives if cheaper else ())
-                ],
-            }
+        section = {
+            "label": label,
+            "runs": runs,
+            "achievable": achievable_text(label),
+            "applicable": [r for r in recs if r.applies],
+            "not_applicable": [r for r in recs if not r.applies],
+            "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
+            or any("prun" in r.tactic.lower() for r in runs),
+            "provenance": build_provenance(
+                runs, state.hardware.get(fingerprint) if fingerprint else None
+            ),
+            "snippets": badge_snippets(model_id, site_url, label.hardware),
+            "badge_src": f"../badges/{badge_stem(model_id, label.hardware)}.svg",
+            "anchor": safe_segment(f"{label.task}--{label.hardware}"),
+            # urlencode's own form (quote_plus), without its per-call overhead
+            "compare_href": f"../compare.html?m={quote_plus(model_id)}"
+            f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
+            "money": label_money(recs, runs, state.common["prices"]),
+            "batching": batching_summary(runs),
+            "cheaper": cheaper,
+            "cheaper_links": [
+                (a, f"{model_slug(a.model_id)}.html")
+                for a in (cheaper.alternatives if cheaper else ())
+            ],
+        }
+        section["html"] = label_section(
+            section, model_id, site_url, noisy_cv, label_bars, QUALITY_WORDS
         )
+        sections.append(section)
         if label.hardware not in badged:
-            badged[label.hardware] = _badge_texts(model_id, label, cheaper, site_url)
+            badged[label.hardware] = _badge_texts(
+                model_id, label, cheaper, site_url, section["achievable"]
+            )
             _write_badge(write, root, model_id, badged[label.hardware], label.hardware)
     # the model's own badge is its first label's: the same files, linked rather than copied
     _link_own_badge(root, model_id, model_labels[0].hardware)
     model = details.models.get((model_id, model_labels[0].revision))
-    html_text = state.env.get_template("model.html.j2").render(
-        **state.common,
-        root="../",
-        page_title=f"{model_id} \u2013 energy label",
-        model_id=model_id,
-        model=model,
-        tags=_tags(model),
-        sections=sections,
-        snippets=badge_snippets(model_id, site_url),
-        badge_src=f"../badges/{badge_stem(model_id)}.svg",
+    main = model_main(
+        model_id, model, _tags(model), sections, f"../badges/{badge_stem(model_id)}.svg"
     )
+    before, after = state.model_frame
+    title = str(escape(model_id + " \u2013 energy label"))  # a str: Markup.join escapes
+    html_text = f"{title.join(before)}{main}{title.join(after)}"
     write(f"{root}models/{model_slug(model_id)}.html", html_text)
 
 
@@ -945,20 +968,31 @@ def _threshold_rows(scheme: Scheme) -> list[dict[str, Any]]:
     return rows
 
 
+@functools.lru_cache(maxsize=256)
+def _badge_file_texts(
+    grade: str | None, estimated: bool, best_grade: str | None, borderline: bool
+) -> tuple[str, str]:
+    """The badge SVG and its shields.io endpoint JSON: the same for every label of one
+    grade and flags, so made once per build (per worker) rather than once per label."""
+    endpoint = shields_endpoint(
+        grade, estimated=estimated, best_grade=best_grade, borderline=borderline
+    )
+    return badge_svg(grade, estimated=estimated), str(script_json(endpoint)) + "\n"
+
+
 def _badge_texts(
     model_id: str,
     label: LatestLabel,
     cheaper: ModelAlternatives | None = None,
     site_url: str | None = None,
+    achievable: str | None = None,
 ) -> tuple[str, str, str]:
     """The badge SVG, its shields.io endpoint JSON and its recommendations JSON (which
-    also names the cheapest comparable alternative model, when there is one)."""
+    also names the cheapest comparable alternative model, when there is one). `achievable`
+    is `achievable_text(label)` where the caller has it already."""
     estimated = bool(label.estimated)
-    endpoint = shields_endpoint(
-        label.grade,
-        estimated=estimated,
-        best_grade=label.best_grade,
-        borderline=bool(label.borderline),
+    svg, endpoint = _badge_file_texts(
+        label.grade, estimated, label.best_grade, bool(label.borderline)
     )
     details = {
         "model_id": model_id,
@@ -976,18 +1010,14 @@ def _badge_texts(
         "eei_high": label.eei_high,
         "reference_model": label.reference_model,
         "energy_j_per_token": label.energy_j_per_token,
-        "achievable": achievable_text(label),
+        "achievable": achievable if achievable is not None else achievable_text(label),
         "top_recommendation": _as_dict(top_recommendation(label)),
         "recommendations": [r.to_dict() for r in label.recommendations],
         "cheaper_alternative": cheaper_alternative_json(
             cheaper.cheapest_comparable if cheaper else None, site_url
         ),
     }
-    return (
-        badge_svg(label.grade, estimated=estimated),
-        str(script_json(endpoint)) + "\n",
-        str(script_json(details)) + "\n",
-    )
+    return svg, endpoint, str(script_json(details)) + "\n"
 
 
 def _link_own_badge(root: str, model_id: str, hardware: str) -> None:
