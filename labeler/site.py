@@ -21,6 +21,7 @@ import math
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -664,19 +665,34 @@ def _render_models(
         # Compile every template here, once, so that the workers inherit them compiled.
         for name in state.env.list_templates(extensions=["j2"]):
             state.env.get_template(name)
-        with (
-            mp.get_context("fork").Pool(min(workers, len(batches))) as pool,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-shared") as side,
-        ):
-            rendered = pool.imap_unordered(_render_batch, batches)
-            shared = side.submit(alongside)  # after the fork: the workers get no thread
-            for count in rendered:
-                done += count
-                if progress:
-                    progress(done, total)
-            return shared.result()
+        pool = mp.get_context("fork").Pool(
+            min(workers, len(batches)), initializer=_worker_signals_default
+        )
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-shared") as side:
+                rendered = pool.imap_unordered(_render_batch, batches)
+                shared = side.submit(alongside)  # after the fork: the workers get no thread
+                for count in rendered:
+                    done += count
+                    if progress:
+                        progress(done, total)
+                result = shared.result()
+            # the workers leave on their own once told there is no more work; terminate()
+            # (what `with Pool()` does) would SIGTERM them instead
+            pool.close()
+            pool.join()
+            return result
+        finally:
+            pool.terminate()  # after join() nothing is left to stop; on an error, the workers
     finally:
         _STATE = None
+
+
+def _worker_signals_default() -> None:
+    """A worker forked from a process that handles SIGTERM itself (the nightly schedule, which
+    stops after the current model; Ray's driver) inherits that handler, and would go on
+    waiting for work when the pool stops it. The default action ends it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _render_batch(model_ids: list[str]) -> int:

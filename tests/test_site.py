@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import re
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -397,6 +400,34 @@ def test_compare_page_and_links(built: tuple[SiteSummary, Path]) -> None:
     compare = (site / "compare.html").read_text(encoding="utf-8")
     assert '<script src="static/compare.js"></script>' in compare
     assert "<script>alert" not in compare
+
+
+def test_a_parallel_build_ends_under_a_sigterm_handler_that_does_not_exit(
+    tmp_path: Path,
+) -> None:
+    """The nightly schedule handles SIGTERM itself (stop after the current model), and Ray's
+    driver does too; forked render workers inherit the handler. Stopping a pool by SIGTERM
+    then left a worker waiting for work forever, and the build with it."""
+    catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 400)
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
+    try:
+        summaries: list[SiteSummary] = []
+        builder = threading.Thread(
+            target=lambda: summaries.append(build_site(catalog, tmp_path / "site", workers=2)),
+            daemon=True,
+        )
+        builder.start()
+        builder.join(120)
+        assert not builder.is_alive(), "the site build hung after its pages were rendered"
+        assert summaries[0].rendered_models == 400
+        # and a worker stops by SIGTERM's default action, whatever its parent handles
+        reset = labeler.site._worker_signals_default
+        with mp.get_context("fork").Pool(1, initializer=reset) as pool:
+            assert pool.apply(signal.getsignal, (signal.SIGTERM,)) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == []  # this process was never signalled
 
 
 def test_one_changed_model_reads_only_the_rows_it_shows_up_in(
