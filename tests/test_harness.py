@@ -321,6 +321,13 @@ def test_paired_windows_see_a_real_saving_that_drift_hides_from_sequential_windo
     assert second.energy_wh_per_1k / first.energy_wh_per_1k > 0.9
 
 
+# One call per window, no warm-up: a refusal that failed to refuse returns at once (with the
+# default protocol it would measure `lambda: None` for seconds, to mutmut's CPU limit).
+ONE_QUICK_PAIR = Protocol(
+    warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=1
+)
+
+
 def test_paired_windows_refuse_zero_inferences() -> None:
     with pytest.raises(ValueError):
         run_paired_windows(
@@ -329,7 +336,7 @@ def test_paired_windows_refuse_zero_inferences() -> None:
             FakeMeter(power_w=1.0),
             variant_inferences_per_call=0,
             baseline_inferences_per_call=8,
-            protocol=Protocol(),
+            protocol=ONE_QUICK_PAIR,
             idle_power_w=0.0,
         )
 
@@ -373,7 +380,7 @@ def test_paired_windows_refuse_a_call_that_counts_no_inference(variant: int, bas
             FakeMeter(power_w=1.0),
             variant_inferences_per_call=variant,
             baseline_inferences_per_call=baseline,
-            protocol=Protocol(),
+            protocol=ONE_QUICK_PAIR,
             idle_power_w=0.0,
         )
 
