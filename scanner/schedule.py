@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_START,
+    JobEvent,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from labels.errors import LabelerError
-
-JOB_ID = "scan-grade-site"
 
 
 class ScheduleError(LabelerError, ValueError):
@@ -72,39 +77,49 @@ def run_schedule(
     scheduler.add_job(
         run_cycle,
         trigger,
-        id=JOB_ID,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
     )
 
     def on_skipped(event: JobEvent) -> None:
-        # A dropped submission carries its due times as a list, a missed run as one time.
-        times = getattr(event, "scheduled_run_times", None) or [
-            getattr(event, "scheduled_run_time", None)
-        ]
-        due = ", ".join(_format(moment) for moment in times)
-        if event.code == EVENT_JOB_MAX_INSTANCES:
+        # A dropped submission (EVENT_JOB_MAX_INSTANCES) carries its due times as a list,
+        # coalesced into one (the latest); a missed run (EVENT_JOB_MISSED) its one due time.
+        if isinstance(event, JobSubmissionEvent):
+            due = _format(event.scheduled_run_times[-1])
             log(f"{_now()} run due {due} skipped: the previous cycle is still running")
-        else:
+        elif isinstance(event, JobExecutionEvent):
+            due = _format(event.scheduled_run_time)
             log(f"{_now()} run due {due} missed: coalesced into the next one")
 
     scheduler.add_listener(on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+
+    # shutdown() waits for the cycle in flight (wait=True, its default), so it cannot run in
+    # the signal handler, which interrupts the main thread, maybe inside the scheduler's locks.
+    stopper = threading.Thread(target=scheduler.shutdown)
 
     def on_signal(signum: int, _frame: object) -> None:
         if stop.is_set():
             return
         log(f"{_now()} {signal.Signals(signum).name}: stopping after the current model")
         stop.set()
-        # shutdown(wait=True) waits for the cycle in flight, so it cannot run in the handler.
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        if scheduler.running:  # else on_started stops it as soon as it runs
+            stopper.start()
 
+    def on_started(_event: object) -> None:
+        # Dispatched in the main thread once start() has set the scheduler running.
+        if stop.is_set() and stopper.ident is None:
+            stopper.start()
+
+    scheduler.add_listener(on_started, EVENT_SCHEDULER_START)
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        job = scheduler.get_job(JOB_ID)
-        next_run = getattr(job, "next_run_time", None) if job else None
-        log(f"{_now()} scheduled: {trigger}; next run {_format(next_run) or 'pending'}")
+        next_run = trigger.get_next_fire_time(None, datetime.now(UTC))
+        log(f"{_now()} scheduled: {trigger}; next run {_format(next_run) or 'never'}")
         scheduler.start()
+        # start() returns once shutdown() has marked the scheduler stopped, which can be
+        # before shutdown() has waited for the cycle in flight: wait for that too.
+        stopper.join()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

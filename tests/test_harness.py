@@ -321,6 +321,13 @@ def test_paired_windows_see_a_real_saving_that_drift_hides_from_sequential_windo
     assert second.energy_wh_per_1k / first.energy_wh_per_1k > 0.9
 
 
+# One call per window, no warm-up: a refusal that failed to refuse returns at once (with the
+# default protocol it would measure `lambda: None` for seconds, to mutmut's CPU limit).
+ONE_QUICK_PAIR = Protocol(
+    warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=1, windows=1
+)
+
+
 def test_paired_windows_refuse_zero_inferences() -> None:
     with pytest.raises(ValueError):
         run_paired_windows(
@@ -329,7 +336,7 @@ def test_paired_windows_refuse_zero_inferences() -> None:
             FakeMeter(power_w=1.0),
             variant_inferences_per_call=0,
             baseline_inferences_per_call=8,
-            protocol=Protocol(),
+            protocol=ONE_QUICK_PAIR,
             idle_power_w=0.0,
         )
 
@@ -373,7 +380,7 @@ def test_paired_windows_refuse_a_call_that_counts_no_inference(variant: int, bas
             FakeMeter(power_w=1.0),
             variant_inferences_per_call=variant,
             baseline_inferences_per_call=baseline,
-            protocol=Protocol(),
+            protocol=ONE_QUICK_PAIR,
             idle_power_w=0.0,
         )
 
@@ -512,3 +519,33 @@ def test_percentile_says_what_range_it_takes() -> None:
     with pytest.raises(ValueError) as caught:
         percentile([1.0, 2.0], 101)
     assert str(caught.value) == "percentile must be within 0..100, got 101"
+
+
+def test_a_window_keeps_the_meters_temperature_and_clock_and_its_calls_median_latency() -> None:
+    """What a GPU meter reads beside the energy goes into the window as read, and the
+    window's latency is the median of its own calls (100, 400 and 200 ms: 200 ms)."""
+    from dataclasses import replace
+
+    clock = SteppingClock(0.0)
+    seconds_per_call = iter([0.1, 0.4, 0.2])
+
+    def call() -> None:
+        clock.now_s += next(seconds_per_call)
+
+    class HotMeter(FakeMeter):
+        def stop(self):  # type: ignore[no-untyped-def]
+            return replace(super().stop(), temperature_c=71.0, sm_clock_mhz=1410.0)
+
+    measurement = run_windows(
+        call,
+        HotMeter(power_w=10.0, clock=clock),
+        inferences_per_call=1,
+        protocol=Protocol(
+            warmup_s=0, warmup_iterations=0, window_s=0, window_iterations=3, windows=1
+        ),
+        idle_power_w=0.0,
+        clock=clock,
+    )
+    (measured,) = measurement.windows
+    assert (measured.temperature_c, measured.sm_clock_mhz) == (71.0, 1410.0)
+    assert measured.latency_ms_p50 == pytest.approx(200.0)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from labeler.cli import app
 from labels.catalog import Catalog
-from scanner.schedule import run_schedule
+from scanner.schedule import _format, run_schedule
 from tests.tiny_models import TINY_BERT, build_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,13 +109,21 @@ def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() ->
         return f"cycle {len(spans)}"
 
     before = signal.getsignal(signal.SIGTERM)
-    run_schedule(IntervalTrigger(seconds=0.1), cycle, log=lines.append)
+    earliest = datetime.now(UTC)
+    every_tenth = IntervalTrigger(seconds=0.1)
+    assert run_schedule(every_tenth, cycle, log=lines.append) is True
+    latest = datetime.now(UTC)
 
     assert signal.getsignal(signal.SIGTERM) is before  # handlers are given back
+    assert lines[0].split(" ", 1)[1].startswith("scheduled: interval[0:00:00.100000]; next run ")
+    assert earliest - timedelta(milliseconds=1) <= logged_time(lines[0].split()[-1]) <= latest
     assert len(spans) == 3
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
     skipped = [line for line in lines if "skipped: the previous cycle is still running" in line]
     assert len(skipped) >= 2, lines
+    due_times = [logged_time(line.split(" run due ")[1].split()[0]) for line in skipped]
+    assert all(earliest - timedelta(milliseconds=1) <= due <= latest for due in due_times)
+    assert due_times == sorted(set(due_times))  # each one due time, the latest coalesced
     assert sum("cycle finished" in line for line in lines) == 3
     assert lines[-1].endswith("scheduler stopped")
     finished = [line for line in lines if "cycle finished in " in line]
@@ -166,7 +174,7 @@ DRIVER = """
 import sys, time
 from pathlib import Path
 from apscheduler.triggers.interval import IntervalTrigger
-from scanner.schedule import run_schedule
+from scanner.schedule import _format, run_schedule
 
 started_marker = Path(sys.argv[1])
 
@@ -216,12 +224,30 @@ def test_sigterm_stops_between_models_and_exits_0(tmp_path: Path) -> None:
     assert lines[-1].endswith("scheduler stopped")
 
 
+class SignalReachedTheTest(AssertionError):
+    pass
+
+
+def _not_handled_by_the_schedule(signum: int, _frame: object) -> None:
+    raise SignalReachedTheTest(f"{signal.Signals(signum).name} reached the test's own handler")
+
+
 @pytest.fixture(autouse=True)
-def _no_stray_alarm() -> None:
-    """Nothing here may leave SIGTERM pointing at a dead scheduler."""
-    before = signal.getsignal(signal.SIGTERM)
-    yield
-    assert signal.getsignal(signal.SIGTERM) is before
+def _signals_only_for_the_schedule() -> None:
+    """While a test runs, SIGTERM and SIGINT raise unless run_schedule handles them, and
+    after it they must point where they did before: nothing here may leave them at a dead
+    scheduler. (Whatever handler the test process had, mutmut's fork server exits 0 on
+    SIGTERM, is not what decides whether these tests pass.)"""
+    originals = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in originals:
+        signal.signal(sig, _not_handled_by_the_schedule)
+    try:
+        yield
+        for sig in originals:
+            assert signal.getsignal(sig) is _not_handled_by_the_schedule
+    finally:
+        for sig, handler in originals.items():
+            signal.signal(sig, handler)
 
 
 def test_once_reports_whether_its_cycle_failed() -> None:
@@ -238,7 +264,7 @@ def test_once_reports_whether_its_cycle_failed() -> None:
 def test_log_times_are_utc_to_the_millisecond() -> None:
     from datetime import timezone
 
-    from scanner.schedule import _format, _now, parse_cron
+    from scanner.schedule import _now, parse_cron
 
     paris = timezone(timedelta(hours=1))
     assert (
@@ -246,6 +272,18 @@ def test_log_times_are_utc_to_the_millisecond() -> None:
     )
     assert _format(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
     assert _format(None) == ""
+    # on a host whose local zone is not UTC, too
+    local_zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        assert _format(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    finally:
+        if local_zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = local_zone
+        time.tzset()
     before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     now = datetime.strptime(_now(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert before <= now <= datetime.now(UTC)
@@ -256,18 +294,136 @@ def test_log_times_are_utc_to_the_millisecond() -> None:
     assert str(fire.tzinfo) == "UTC"
 
 
-def test_a_run_over_an_hour_late_is_missed_not_run() -> None:
-    """Runs missed by less than an hour are coalesced into one; older ones are dropped."""
-    now = datetime.now(UTC)
+def logged_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def signal_once_logged(lines: list[str], wanted: str, sig: signal.Signals) -> threading.Thread:
+    """A thread that sends `sig` to this process once a line containing `wanted` is logged."""
+
+    def wait_then_signal() -> None:
+        deadline = time.monotonic() + 10
+        while not any(wanted in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), sig)
+
+    thread = threading.Thread(target=wait_then_signal)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("late_s", [2 * 3600.0, 3600.25])
+def test_a_run_over_an_hour_late_is_missed_not_run(late_s: float) -> None:
+    """Runs missed by less than an hour are coalesced into one; older ones are dropped, even
+    one just over the hour, and the line says which due time was missed."""
     lines: list[str] = []
     cycles: list[str] = []
+    due: list[datetime] = []
 
     class LongAgo(BaseTrigger):
-        def get_next_fire_time(self, previous_fire_time, now_):  # type: ignore[no-untyped-def]
-            return now - timedelta(hours=2) if previous_fire_time is None else None
+        def get_next_fire_time(self, previous_fire_time, now):  # type: ignore[no-untyped-def]
+            if previous_fire_time is not None:
+                return None
+            due.append(now - timedelta(seconds=late_s))  # asked by the log line, then at start
+            return due[-1]
 
-    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        def __str__(self) -> str:
+            return "long ago"
+
+    signaller = signal_once_logged(lines, " missed: ", signal.SIGTERM)
     run_schedule(LongAgo(), lambda should_stop: cycles.append("ran") or "ran", log=lines.append)
+    signaller.join()
 
     assert cycles == []
-    assert any("missed: coalesced into the next one" in line for line in lines), lines
+    missed = [line.split(" ", 1)[1] for line in lines if " missed: " in line]
+    assert missed == [f"run due {_format(due[-1])} missed: coalesced into the next one"], lines
+
+
+class DueNowThenHourly(BaseTrigger):
+    """Due now, then hourly (a trigger that ends makes APScheduler 3 remove its job, which
+    fails when a signal stops the scheduler in between); `says_never_first` answers the
+    first question (the "next run" line) with no time, as a trigger with none would."""
+
+    def __init__(self, says_never_first: bool = False) -> None:
+        self.questions = 0
+        self.says_never_first = says_never_first
+        self.due = datetime.now(UTC)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        self.questions += 1
+        if self.says_never_first and self.questions == 1:
+            return None
+        return self.due if previous_fire_time is None else previous_fire_time + timedelta(hours=1)
+
+    def __str__(self) -> str:
+        return "due now"
+
+
+def test_sigint_in_process_stops_between_models_and_a_second_signal_changes_nothing() -> None:
+    """The stop path in this process (the subprocess test above checks the same for a real
+    process and SIGTERM): the model in flight finishes, the rest are skipped, one line says
+    why, a second signal is ignored, and nothing else is logged."""
+    lines: list[str] = []
+    measured: list[str] = []
+
+    def cycle(should_stop) -> str:  # type: ignore[no-untyped-def]
+        for model in ("org/a", "org/b", "org/c", "org/d"):
+            if should_stop():
+                break
+            if model == "org/b":  # a signal while measuring the second model
+                os.kill(os.getpid(), signal.SIGINT)
+                deadline = time.monotonic() + 10
+                while not should_stop() and time.monotonic() < deadline:
+                    time.sleep(0.01)  # the handler runs in the main thread
+                os.kill(os.getpid(), signal.SIGINT)  # a second one: already stopping
+                time.sleep(0.2)
+            measured.append(model)
+        return f"{len(measured)} benchmarked"
+
+    trigger = DueNowThenHourly()
+    assert run_schedule(trigger, cycle, log=lines.append) is True
+
+    assert measured == ["org/a", "org/b"], lines
+    assert [line.split(" ", 1)[1].split(" in ")[0] for line in lines] == [
+        f"scheduled: due now; next run {_format(trigger.due)}",
+        "cycle started",
+        "SIGINT: stopping after the current model",
+        "cycle finished",
+        "scheduler stopped",
+    ]
+    assert lines[3].endswith(" s (stopped early on a signal): 2 benchmarked")
+
+
+def test_a_trigger_with_no_next_time_is_logged_as_never() -> None:
+    lines: list[str] = []
+
+    def cycle(should_stop) -> str:  # type: ignore[no-untyped-def]
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the handler runs in the main thread
+        return "0 benchmarked"
+
+    assert run_schedule(DueNowThenHourly(says_never_first=True), cycle, log=lines.append)
+    assert lines[0].split(" ", 1)[1] == "scheduled: due now; next run never"
+    assert lines[2].split(" ", 1)[1] == "SIGTERM: stopping after the current model", lines
+
+
+def test_a_signal_before_the_scheduler_runs_still_stops_it() -> None:
+    """SIGTERM between installing the handler and the scheduler's start (here: while the
+    "scheduled" line is logged) stops it as soon as it runs, instead of being lost."""
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if " scheduled: " in line:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before start()
+
+    assert run_schedule(IntervalTrigger(hours=1), lambda stop: "never runs", log=log) is True
+    assert [line.split(" ", 1)[1].split(";")[0] for line in lines] == [
+        "scheduled: interval[1:00:00]",
+        "SIGTERM: stopping after the current model",
+        "scheduler stopped",
+    ]
