@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,11 +346,13 @@ def local_ray() -> Iterator[None]:
         pytest.skip("ray is not installed (pip install '.[ray]')")
     import ray
 
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.mark.slow
