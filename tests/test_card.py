@@ -595,19 +595,20 @@ def test_alternative_line_names_the_model_its_class_energy_and_escaped_quality()
     from labeler.alternatives import Alternative, QualityComparison
     from labeler.card import alternative_line
 
-    quality = QualityComparison("model-index", "agrees on *92 %* of [inputs] with `x` <b>_")
+    sentence = 'XLM-R "agrees" on *92 %* of [inputs] with `x` <b>_'
+    quality = QualityComparison("model-index", sentence)
     alternative = Alternative("org/small_[x]", "r1", "B", 0.1234, -0.6, True, quality)
     assert alternative_line(alternative, "https://l.example/") == (
         r"Cheaper model for the same task: [org/small\_\[x\]]"
         "(https://l.example/models/org--small__x_-9ab216d7.html) (class B, 0.123 Wh per "
         "1,000 inferences, estimated, \u221260 % energy); "
-        r"agrees on \*92 %\* of \[inputs\] with \`x\` &lt;b&gt;\_."
+        r'XLM-R "agrees" on \*92 %\* of \[inputs\] with \`x\` &lt;b&gt;\_.'
     )
     measured = Alternative("org/small", "r1", "C", 2.0, None, False, quality)
     assert alternative_line(measured, None) == (
         "Cheaper model for the same task: [org/small](models/org--small.html) (class C, "
-        r"2.00 Wh per 1,000 inferences); agrees on \*92 %\* of \[inputs\] with \`x\` "
-        r"&lt;b&gt;\_."
+        r'2.00 Wh per 1,000 inferences); XLM-R "agrees" on \*92 %\* of \[inputs\] with '
+        r"\`x\` &lt;b&gt;\_."
     )
     # the card block puts that line, with the site's link, just before the methodology link
     block = card_block(_label(recommendations_json=_ranked(INT8)), "https://l.example/", measured)

@@ -470,3 +470,43 @@ def test_batching_summary_reads_the_sweep_of_the_baseline_run_only() -> None:
     assert batching_summary([run()]) is None  # no sweep measured
     assert batching_summary([variant]) is None  # no baseline: a variant's sweep is not read
     assert batching_summary([]) is None
+
+
+def test_ties_within_a_point_go_to_the_next_priority_whatever_the_input_order():
+    slow = _rec("slow", -0.203, -0.10, 0.999)
+    fast = _rec("fast", -0.20, -0.50, 0.990)
+    assert [r.tactic for r in order_by_priority([slow, fast], "energy")] == ["fast", "slow"]
+    assert [r.tactic for r in order_by_priority([fast, slow], "quality")] == ["slow", "fast"]
+
+
+def test_missing_figures_rank_last_within_their_group():
+    bare = Recommendation(tactic="bare", variant="bare", qualifies=True, saving_measurable=True)
+    entries = [bare, _rec("int8", -0.40, +0.10, 0.990)]
+    for priority in PRIORITIES:
+        assert [r.tactic for r in order_by_priority(entries, priority)] == ["int8", "bare"]
+
+
+def test_groups_are_counted_then_qualifying_then_the_rest_measured_then_failed_and_skipped():
+    entries = [
+        Recommendation(tactic="fp16", variant="fp16", applies=False, note="needs a GPU"),
+        Recommendation(tactic="broken", variant="broken", note="failed: kaboom"),
+        _rec("prune-a", -0.30, -0.30, 0.50, qualifies=False),
+        _rec("prune-b", -0.60, -0.60, 0.40, qualifies=False),
+        _rec("noisy", -0.50, -0.50, 1.0, saving_measurable=False),
+        _rec("int8", -0.40, +0.10, 0.990),
+    ]
+    # the measured ones sorted within their group; failed and skipped keep their order
+    assert [r.tactic for r in order_by_priority(entries, "energy")] == [
+        "int8",
+        "noisy",
+        "prune-b",
+        "prune-a",
+        "fp16",
+        "broken",
+    ]
+
+
+def test_an_unknown_priority_names_the_known_ones():
+    with pytest.raises(ValueError) as error:
+        order_by_priority(RECS, "speed")
+    assert str(error.value) == "unknown priority 'speed' (known: energy, latency, quality, cost)"

@@ -390,41 +390,38 @@ def test_paired_eei_says_exactly_why_a_baseline_cannot_be_graded() -> None:
     )
 
 
-def test_the_first_published_grade_changed_when_it_was_measured(fresh_catalog: Catalog) -> None:
-    _record(fresh_catalog, baseline_run([0.3, 0.32, 0.35, 0.31, 0.33], at=T0))
-    grade_catalog(fresh_catalog, load_scheme("v2"))
-    first = _published(fresh_catalog)
-    assert (first.grade, first.previous_grade, first.grade_changed_at) == ("C", None, T0)
-
-
 def test_a_grade_that_moves_at_the_second_measurement_names_the_first(
     fresh_catalog: Catalog,
 ) -> None:
+    from labeler.grading import _apply_regrading_rule
+
     v2 = load_scheme("v2")
-    _record(fresh_catalog, baseline_run([0.3, 0.32, 0.35, 0.31, 0.33], at=T0))
-    grade_catalog(fresh_catalog, v2)
+    fresh_catalog.write_labels([grade_runs([baseline_run([0.3, 0.32, 0.35], at=T0)], v2)])
     second_at = T0 + timedelta(days=1)
-    _record(fresh_catalog, baseline_run([0.2, 0.21, 0.22, 0.2, 0.23], at=second_at))
-    grade_catalog(fresh_catalog, v2)
-    second = _published(fresh_catalog)
-    assert (second.grade, second.previous_grade, second.grade_changed_at) == ("B", "C", second_at)
+    wholly_b = grade_runs([baseline_run([0.2, 0.21, 0.22, 0.2, 0.23], at=second_at)], v2)
+    regraded = _apply_regrading_rule(fresh_catalog, wholly_b, v2)
+    assert (regraded.grade, regraded.previous_grade, regraded.grade_changed_at) == (
+        "B",
+        "C",
+        second_at,
+    )
 
 
 def test_an_ungraded_measurement_between_is_no_published_grade(fresh_catalog: Catalog) -> None:
+    from labeler.grading import _apply_regrading_rule
+
     v2 = load_scheme("v2")
-    _record(fresh_catalog, baseline_run([0.3, 0.32, 0.35, 0.31, 0.33], at=T0))
-    grade_catalog(fresh_catalog, v2)
+    fresh_catalog.write_labels([grade_runs([baseline_run([0.3, 0.32, 0.35], at=T0)], v2)])
     # re-measured without the reference (scanned under v1): ungraded under v2
-    _record(fresh_catalog, baseline_run(None, at=T0 + timedelta(days=1), scheme_version="v1"))
-    grade_catalog(fresh_catalog, v2)
-    assert _published(fresh_catalog).grade is None
+    unpaired = grade_runs([baseline_run(None, at=T0 + timedelta(days=1), scheme_version="v1")], v2)
+    fresh_catalog.write_labels([unpaired])
+    assert unpaired.grade is None
     # the median reads B, the interval touches C: the last published grade, C, stays
     third_at = T0 + timedelta(days=2)
-    _record(fresh_catalog, baseline_run([0.2, 0.22, 0.24, 0.23, 0.27], at=third_at))
-    grade_catalog(fresh_catalog, v2)
-    third = _published(fresh_catalog)
-    assert (third.grade, third.measured_grade, third.previous_grade) == ("C", "B", None)
-    assert third.grade_changed_at == T0
+    touching_c = grade_runs([baseline_run([0.2, 0.22, 0.24, 0.23, 0.27], at=third_at)], v2)
+    regraded = _apply_regrading_rule(fresh_catalog, touching_c, v2)
+    assert (regraded.grade, regraded.measured_grade, regraded.previous_grade) == ("C", "B", None)
+    assert regraded.grade_changed_at == T0
 
 
 def test_the_measurements_own_earlier_grading_is_not_an_earlier_grade(
