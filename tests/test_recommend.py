@@ -381,7 +381,9 @@ def test_a_build_that_measured_below_zero_pays_back_at_once() -> None:
 # -- priorities ----------------------------------------------------------------------------
 
 
-def _rec(name: str, energy: float, latency: float, quality: float, **fields) -> Recommendation:
+def _rec(
+    name: str, energy: float | None, latency: float | None, quality: float | None, **fields
+) -> Recommendation:
     values = {
         "tactic": name,
         "variant": name,
@@ -494,6 +496,8 @@ def test_groups_are_counted_then_qualifying_then_the_rest_measured_then_failed_a
         _rec("prune-b", -0.60, -0.60, 0.40, qualifies=False),
         _rec("noisy", -0.50, -0.50, 1.0, saving_measurable=False),
         _rec("int8", -0.40, +0.10, 0.990),
+        # measured (against a baseline of zero energy), without a figure to sort by
+        _rec("no-figures", None, None, None, qualifies=False),
     ]
     # the measured ones sorted within their group; failed and skipped keep their order
     assert [r.tactic for r in order_by_priority(entries, "energy")] == [
@@ -501,6 +505,7 @@ def test_groups_are_counted_then_qualifying_then_the_rest_measured_then_failed_a
         "noisy",
         "prune-b",
         "prune-a",
+        "no-figures",
         "fp16",
         "broken",
     ]
