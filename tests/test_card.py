@@ -589,3 +589,28 @@ def test_quotes_in_the_block_stay_quotes() -> None:
     assert lines[4] == 'Top recommendation: "int8" (\u221240 % energy).'
     ungraded = card_block(_label(grade=None, reason='can\'t "grade"'), None)
     assert '): can\'t "grade".' in ungraded
+
+
+def test_alternative_line_names_the_model_its_class_energy_and_escaped_quality() -> None:
+    from labeler.alternatives import Alternative, QualityComparison
+    from labeler.card import alternative_line
+
+    sentence = 'XLM-R "agrees" on *92 %* of [inputs] with `x` <b>_'
+    quality = QualityComparison("model-index", sentence)
+    alternative = Alternative("org/small_[x]", "r1", "B", 0.1234, -0.6, True, quality)
+    assert alternative_line(alternative, "https://l.example/") == (
+        r"Cheaper model for the same task: [org/small\_\[x\]]"
+        "(https://l.example/models/org--small__x_-9ab216d7.html) (class B, 0.123 Wh per "
+        "1,000 inferences, estimated, \u221260 % energy); "
+        r'XLM-R "agrees" on \*92 %\* of \[inputs\] with \`x\` &lt;b&gt;\_.'
+    )
+    measured = Alternative("org/small", "r1", "C", 2.0, None, False, quality)
+    assert alternative_line(measured, None) == (
+        "Cheaper model for the same task: [org/small](models/org--small.html) (class C, "
+        r'2.00 Wh per 1,000 inferences); XLM-R "agrees" on \*92 %\* of \[inputs\] with '
+        r"\`x\` &lt;b&gt;\_."
+    )
+    # the card block puts that line, with the site's link, just before the methodology link
+    block = card_block(_label(recommendations_json=_ranked(INT8)), "https://l.example/", measured)
+    assert block.splitlines()[-2:] == [alternative_line(measured, "https://l.example/"), LINK]
+    assert "Cheaper model" not in card_block(_label(), "https://l.example/")

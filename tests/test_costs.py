@@ -28,7 +28,7 @@ from labeler.costs import (
     resolve_prices,
     variant_money,
 )
-from labeler.recommend import PRIORITIES, order_by_priority, recommendations
+from labeler.recommend import recommendations
 from labels.recommendation import Recommendation
 from tests.site_catalog import MINILM_ID, fill_catalog
 from tests.test_cli_errors import assert_one_error_line
@@ -210,62 +210,3 @@ def test_recommend_rejects_an_unknown_priority(labelled_catalog):
         app, ["recommend", MINILM_ID, "--priority", "speed", "--catalog", str(labelled_catalog)]
     )
     assert_one_error_line(result, contains="--priority")
-
-
-# -- priorities ----------------------------------------------------------------------------
-
-
-def _rec(name: str, energy: float, latency: float, quality: float, **fields) -> Recommendation:
-    values = {
-        "tactic": name,
-        "variant": name,
-        "energy_change": energy,
-        "latency_change": latency,
-        "quality_value": quality,
-        "qualifies": True,
-        "saving_measurable": True,
-        **fields,
-    }
-    return Recommendation(**values)
-
-
-RECS = [
-    _rec("int8", -0.40, +0.10, 0.990),
-    _rec("compile", -0.20, -0.50, 0.999),
-    _rec("sdpa", -0.203, -0.30, 1.000),  # within a point of compile's energy: a tie
-    _rec("prune", -0.60, -0.60, 0.50, qualifies=False),
-    _rec("noisy", -0.50, -0.50, 1.0, saving_measurable=False),
-    Recommendation(tactic="broken", variant="broken", note="failed: kaboom"),
-    Recommendation(tactic="fp16", variant="fp16", applies=False, note="needs a GPU"),
-]
-COST = {"int8": -0.05, "compile": -0.45, "sdpa": -0.25, "prune": -0.5, "noisy": -0.4}
-
-
-def _order(priority: str) -> list[str]:
-    return [r.tactic for r in order_by_priority(RECS, priority, lambda r: COST.get(r.tactic))]
-
-
-def test_energy_priority_ties_broken_by_latency():
-    # compile (-20 %) and sdpa (-20.3 %) tie on energy: compile's -50 % latency decides
-    assert _order("energy") == ["int8", "compile", "sdpa", "noisy", "prune", "broken", "fp16"]
-
-
-def test_latency_priority():
-    assert _order("latency") == ["compile", "sdpa", "int8", "noisy", "prune", "broken", "fp16"]
-
-
-def test_quality_priority():
-    assert _order("quality") == ["sdpa", "compile", "int8", "noisy", "prune", "broken", "fp16"]
-
-
-def test_cost_priority_uses_the_money_change():
-    assert _order("cost") == ["compile", "sdpa", "int8", "noisy", "prune", "broken", "fp16"]
-    # without money figures every cost ties and energy decides
-    plain = [r.tactic for r in order_by_priority(RECS, "cost")]
-    assert plain == _order("energy")
-
-
-def test_every_priority_is_known_and_others_refused():
-    assert PRIORITIES == ("energy", "latency", "quality", "cost")
-    with pytest.raises(ValueError, match="unknown priority"):
-        order_by_priority(RECS, "speed")

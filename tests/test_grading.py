@@ -97,6 +97,8 @@ def test_baseline_grade_from_energy(scheme, energy, grade):
     assert label.best_grade == grade
     assert label.quality_retained == 1.0
     assert label.reason is None
+    assert (label.energy_wh_per_1k, label.energy_method) == (energy, "estimate")
+    assert label.measured_at == datetime(2026, 11, 1, 12, 0)
 
 
 def test_best_qualifying_variant_is_the_achievable_grade(scheme):
@@ -114,6 +116,9 @@ def test_best_qualifying_variant_is_the_achievable_grade(scheme):
     assert label.best_energy_wh_per_1k == 0.9
     assert label.quality_retained == 0.99
     assert label.quality_metric == "top1_agreement"
+    # every variant is listed (the failed one last), never the baseline itself
+    recs = json.loads(label.recommendations_json)
+    assert [r["variant"] for r in recs] == ["dynamic-int8", "half", "pruned", "compile"]
 
 
 def test_non_qualifying_cheaper_variant_never_counts(scheme):
@@ -142,14 +147,64 @@ def test_failed_or_skipped_baseline_is_ungraded_with_its_reason(scheme, status):
     assert label.reason == f"{status}: load error: bad weights"
 
 
+def test_an_ungraded_label_keeps_what_the_baseline_measured(scheme):
+    failed = run(status="failed", reason=None, energy_wh_per_1k=1.5, energy_method="rapl")
+    label = grade_runs([failed], scheme)
+    assert label.reason == "failed: no measurement"
+    assert (label.energy_wh_per_1k, label.energy_method) == (1.5, "rapl")
+    assert (label.grade, label.recommendations_json) == (None, "[]")
+    # an ok status without an energy is no measurement either
+    unmeasured = grade_runs([run(energy_wh_per_1k=None)], scheme)
+    assert (unmeasured.grade, unmeasured.reason) == (None, "ok: no measurement")
+
+
+def test_without_a_finish_time_a_label_is_measured_now(scheme):
+    from labels.catalog import utc_now
+
+    before = utc_now()
+    label = grade_runs([run(finished_at=None), run("half", finished_at=None)], scheme)
+    assert before <= label.measured_at <= utc_now()
+
+
+def test_tactics_that_do_not_apply_are_read_from_the_baselines_provenance(scheme):
+    provenance = json.dumps({"not_applicable": {"fp16": "needs a GPU"}})
+    label = grade_runs([run(provenance_json=provenance)], scheme)
+    [skipped] = json.loads(label.recommendations_json)
+    assert (skipped["tactic"], skipped["applies"]) == ("fp16", False)
+    assert skipped["note"] == "needs a GPU"
+    for empty in (None, "", "{}"):
+        assert grade_runs([run(provenance_json=empty)], scheme).recommendations_json == "[]"
+
+
+def test_joules_per_token_only_for_a_task_of_the_scheme_with_new_tokens(scheme):
+    from labeler.grading import energy_j_per_token
+
+    assert energy_j_per_token(run(task="speech-recognition"), scheme) is None
+    assert energy_j_per_token(run(), scheme) is None  # text-classification: no new tokens
+    assert energy_j_per_token(run(energy_wh_per_1k=None), scheme) is None
+
+
 def test_no_baseline_is_an_error(scheme):
-    with pytest.raises(ValueError, match="baseline"):
+    with pytest.raises(ValueError, match="^no baseline run among the runs to grade$"):
         grade_runs([run("dynamic-int8")], scheme)
 
 
 def test_noisy_baseline_or_best_flags_the_label(scheme):
     label = grade_runs([run(noisy=True)], scheme)
     assert label.noisy is True
+    noisy_best = [run(), run("dynamic-int8", energy_wh_per_1k=0.5, noisy=True)]
+    assert grade_runs(noisy_best, scheme).noisy is True
+    quiet = [run(), run("dynamic-int8", energy_wh_per_1k=0.5)]
+    assert grade_runs(quiet, scheme).noisy is False
+
+
+def test_a_variant_measured_at_zero_energy_is_graded_a(scheme):
+    label = grade_runs([run(), run("dynamic-int8", energy_wh_per_1k=0.0)], scheme)
+    assert (label.best_variant, label.best_energy_wh_per_1k, label.best_grade) == (
+        "dynamic-int8",
+        0.0,
+        "A",
+    )
 
 
 def test_grade_catalog_writes_labels(fresh_catalog, scheme):

@@ -220,3 +220,11 @@ def test_only_the_first_line_of_a_loader_error_is_kept(tiny_bert: Path) -> None:
     with pytest.raises(ModelLoadError) as error:
         load_pretrained(Failing, tiny_bert, "cpu", allow_pickle=False)
     assert str(error.value) == "load error: first line"
+
+
+def test_load_pretrained_moves_the_model_to_the_device_asked_for(tiny_bert: Path) -> None:
+    # "meta" is a device every torch build has: moving there shows the device is passed on
+    # (a GPU run checks cuda itself, tests/test_gpu.py)
+    model = load_pretrained(RecordingLoader(), tiny_bert, "meta", allow_pickle=False)
+    assert {p.device.type for p in model.parameters()} == {"meta"}
+    assert not model.training

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from labeler.recommend import headline, recommendations
+from labeler.recommend import (
+    PRIORITIES,
+    BatchingSummary,
+    batching_sentence,
+    batching_summary,
+    headline,
+    order_by_priority,
+    recommendations,
+)
+from labels.batching import BatchingAdvice, BatchPoint, batch_sweep_to_json
 from labels.latest_label import LATEST_LABEL_COLUMNS, LatestLabel
 from labels.recommendation import (
     Recommendation,
@@ -367,3 +376,142 @@ def test_a_build_that_measured_below_zero_pays_back_at_once() -> None:
     (entry,) = recommendations(run(energy_wh_per_1k=2.0), [variant], {}, grade_of)
     assert entry.payback_inferences == 0
     assert entry.build_energy_wh == -0.01
+
+
+# -- priorities ----------------------------------------------------------------------------
+
+
+def _rec(
+    name: str, energy: float | None, latency: float | None, quality: float | None, **fields
+) -> Recommendation:
+    values = {
+        "tactic": name,
+        "variant": name,
+        "energy_change": energy,
+        "latency_change": latency,
+        "quality_value": quality,
+        "qualifies": True,
+        "saving_measurable": True,
+        **fields,
+    }
+    return Recommendation(**values)
+
+
+RECS = [
+    _rec("int8", -0.40, +0.10, 0.990),
+    _rec("compile", -0.20, -0.50, 0.999),
+    _rec("sdpa", -0.203, -0.30, 1.000),  # within a point of compile's energy: a tie
+    _rec("prune", -0.60, -0.60, 0.50, qualifies=False),
+    _rec("noisy", -0.50, -0.50, 1.0, saving_measurable=False),
+    Recommendation(tactic="broken", variant="broken", note="failed: kaboom"),
+    Recommendation(tactic="fp16", variant="fp16", applies=False, note="needs a GPU"),
+]
+COST = {"int8": -0.05, "compile": -0.45, "sdpa": -0.25, "prune": -0.5, "noisy": -0.4}
+
+
+def _order(priority: str) -> list[str]:
+    return [r.tactic for r in order_by_priority(RECS, priority, lambda r: COST.get(r.tactic))]
+
+
+def test_energy_priority_ties_broken_by_latency():
+    # compile (-20 %) and sdpa (-20.3 %) tie on energy: compile's -50 % latency decides
+    assert _order("energy") == ["int8", "compile", "sdpa", "noisy", "prune", "broken", "fp16"]
+
+
+def test_latency_priority():
+    assert _order("latency") == ["compile", "sdpa", "int8", "noisy", "prune", "broken", "fp16"]
+
+
+def test_quality_priority():
+    assert _order("quality") == ["sdpa", "compile", "int8", "noisy", "prune", "broken", "fp16"]
+
+
+def test_cost_priority_uses_the_money_change():
+    assert _order("cost") == ["compile", "sdpa", "int8", "noisy", "prune", "broken", "fp16"]
+    # without money figures every cost ties and energy decides
+    plain = [r.tactic for r in order_by_priority(RECS, "cost")]
+    assert plain == _order("energy")
+
+
+def test_every_priority_is_known_and_others_refused():
+    assert PRIORITIES == ("energy", "latency", "quality", "cost")
+    with pytest.raises(ValueError, match="unknown priority"):
+        order_by_priority(RECS, "speed")
+
+
+# -- batching ------------------------------------------------------------------------------
+
+
+def test_batching_sentence_gives_the_size_the_energy_change_and_the_wait_added() -> None:
+    advice = BatchingAdvice(32, -0.8, 40.04, 0.2, 50.0)
+    assert batching_sentence(advice) == (
+        "serve at batch 32: \u221280 % energy per inference, +40.0 ms per request"
+    )
+    slower = BatchingAdvice(8, -0.123, -1.26, 0.3, 9.0)
+    assert batching_sentence(slower) == (
+        "serve at batch 8: \u221212 % energy per inference, -1.3 ms per request"
+    )
+
+
+def test_batching_summary_reads_the_sweep_of_the_baseline_run_only() -> None:
+    sweep = [
+        BatchPoint(1, energy_wh_per_1k=1.0, latency_ms_per_request=10.0, windows=3),
+        BatchPoint(8, energy_wh_per_1k=0.3, latency_ms_per_request=20.0, windows=3),
+    ]
+    stored = batch_sweep_to_json(sweep)
+    variant = run("dynamic-int8", batch_sweep_json=batch_sweep_to_json(sweep[:1]))
+    summary = batching_summary([variant, run(batch_sweep_json=stored)])
+    assert summary == BatchingSummary(sweep, BatchingAdvice(8, -0.7, 10.0, 0.3, 20.0))
+    assert summary.sentence == (
+        "serve at batch 8: \u221270 % energy per inference, +10.0 ms per request"
+    )
+    # a sweep where batch 1 is cheapest has points but no advice, and so no sentence
+    flat = [sweep[0], BatchPoint(8, energy_wh_per_1k=1.5, latency_ms_per_request=20.0)]
+    no_advice = batching_summary([run(batch_sweep_json=batch_sweep_to_json(flat))])
+    assert no_advice == BatchingSummary(flat, None) and no_advice.sentence is None
+    assert batching_summary([run()]) is None  # no sweep measured
+    assert batching_summary([variant]) is None  # no baseline: a variant's sweep is not read
+    assert batching_summary([]) is None
+
+
+def test_ties_within_a_point_go_to_the_next_priority_whatever_the_input_order():
+    slow = _rec("slow", -0.203, -0.10, 0.999)
+    fast = _rec("fast", -0.20, -0.50, 0.990)
+    assert [r.tactic for r in order_by_priority([slow, fast], "energy")] == ["fast", "slow"]
+    assert [r.tactic for r in order_by_priority([fast, slow], "quality")] == ["slow", "fast"]
+
+
+def test_missing_figures_rank_last_within_their_group():
+    bare = Recommendation(tactic="bare", variant="bare", qualifies=True, saving_measurable=True)
+    entries = [bare, _rec("int8", -0.40, +0.10, 0.990)]
+    for priority in PRIORITIES:
+        assert [r.tactic for r in order_by_priority(entries, priority)] == ["int8", "bare"]
+
+
+def test_groups_are_counted_then_qualifying_then_the_rest_measured_then_failed_and_skipped():
+    entries = [
+        Recommendation(tactic="fp16", variant="fp16", applies=False, note="needs a GPU"),
+        Recommendation(tactic="broken", variant="broken", note="failed: kaboom"),
+        _rec("prune-a", -0.30, -0.30, 0.50, qualifies=False),
+        _rec("prune-b", -0.60, -0.60, 0.40, qualifies=False),
+        _rec("noisy", -0.50, -0.50, 1.0, saving_measurable=False),
+        _rec("int8", -0.40, +0.10, 0.990),
+        # measured (against a baseline of zero energy), without a figure to sort by
+        _rec("no-figures", None, None, None, qualifies=False),
+    ]
+    # the measured ones sorted within their group; failed and skipped keep their order
+    assert [r.tactic for r in order_by_priority(entries, "energy")] == [
+        "int8",
+        "noisy",
+        "prune-b",
+        "prune-a",
+        "no-figures",
+        "fp16",
+        "broken",
+    ]
+
+
+def test_an_unknown_priority_names_the_known_ones():
+    with pytest.raises(ValueError) as error:
+        order_by_priority(RECS, "speed")
+    assert str(error.value) == "unknown priority 'speed' (known: energy, latency, quality, cost)"

@@ -120,8 +120,10 @@ def test_optional_fields_have_their_defaults_and_are_read_when_given(tmp_path: P
     path = tmp_path / "bare.toml"
     path.write_text(bare.replace("noisy_cv = 0.10", ""), encoding="utf-8")
     assert (load_scheme(path=path).description, load_scheme(path=path).noisy_cv) == ("", 0.1)
-    path.write_text(bare.replace("noisy_cv = 0.10", "noisy_cv = 0.25"), encoding="utf-8")
-    assert load_scheme(path=path).noisy_cv == 0.25
+    assert load_scheme(path=path).eei_confidence == 0.9
+    given = "noisy_cv = 0.25\neei_confidence = 0.8"
+    path.write_text(bare.replace("noisy_cv = 0.10", given), encoding="utf-8")
+    assert (load_scheme(path=path).noisy_cv, load_scheme(path=path).eei_confidence) == (0.25, 0.8)
 
 
 def test_errors_say_what_is_wrong() -> None:
@@ -147,7 +149,10 @@ def test_v2_gates_embeddings_on_neighbours_kept_and_similarity_ranks() -> None:
 
 @pytest.mark.parametrize(
     ("also", "message"),
-    [("3", "must be a table of metric = minimum"), ('{ similarity_spearman = "x" }', "malformed")],
+    [
+        ("3", "^scheme v9.toml: quality.feature-extraction.also must be a table of metric = min"),
+        ('{ similarity_spearman = "x" }', "malformed"),
+    ],
 )
 def test_a_malformed_extra_minimum_is_a_scheme_error(
     tmp_path: Path, also: str, message: str
@@ -159,3 +164,35 @@ def test_a_malformed_extra_minimum_is_a_scheme_error(
     bad.write_text(text.replace(old, f"{old}also = {also}\n"), encoding="utf-8")
     with pytest.raises(SchemeError, match=message):
         load_scheme("v9", path=bad)
+
+
+def test_the_main_metric_under_its_minimum_says_its_value_and_the_minimum() -> None:
+    gate = QualityGate("top10_overlap", 0.9, {"similarity_spearman": 0.95})
+    assert gate.shortfalls({"top10_overlap": 0.85, "similarity_spearman": 0.9}, 0.0) == [
+        "top10_overlap 0.8500 < 0.9",
+        "similarity_spearman 0.9000 < 0.95",
+    ]
+
+
+def test_grade_bounds_are_the_eei_range_of_each_class() -> None:
+    v1 = load_scheme("v1")
+    assert v1.grade_bounds("A") == (0.0, 0.125)
+    assert v1.grade_bounds("B") == (0.125, 0.25)
+    assert v1.grade_bounds("F") == (2.0, 4.0)
+    assert v1.grade_bounds("G") == (4.0, float("inf"))
+
+
+def test_schemes_come_from_labeler_schemes_dir_when_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labels.scheme import schemes_dir
+
+    (tmp_path / "v7.toml").write_bytes((SCHEMES_DIR / "v1.toml").read_bytes())
+    monkeypatch.setenv("LABELER_SCHEMES_DIR", str(tmp_path))
+    assert schemes_dir() == tmp_path
+    assert available_schemes() == ["v7"]
+    assert load_scheme("v7").upper_eei == load_scheme(path=SCHEMES_DIR / "v1.toml").upper_eei
+    monkeypatch.setenv("LABELER_SCHEMES_DIR", "")  # empty: the shipped schemes
+    assert schemes_dir() == SCHEMES_DIR
+    monkeypatch.delenv("LABELER_SCHEMES_DIR")
+    assert schemes_dir() == SCHEMES_DIR

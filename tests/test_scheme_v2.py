@@ -73,8 +73,70 @@ def test_a_changed_reference_config_is_refused(tmp_path: Path) -> None:
     config.write_text(
         config.read_text().replace('"num_hidden_layers": 12', '"num_hidden_layers": 6')
     )
-    with pytest.raises(SchemeError, match="does not match its hash"):
+    expected = load_scheme("v2", SCHEMES_DIR / "v2.toml").reference_model("feature-extraction")
+    with pytest.raises(SchemeError) as error:
         load_scheme("v2", folder / "v2.toml")
+    assert str(error.value) == (
+        "scheme v2.toml: reference config v2/bert-base-encoder.json does not match its hash "
+        f"(expected {expected.config_sha256[:12]}, found {file_sha256(config)[:12]}); "
+        "a changed reference is a new scheme version"
+    )
+
+
+OPTIONAL_FIELDS = """seed = 0
+energy_multiple = 1.0
+stands_for = "BERT-base (110M), like all-mpnet-base-v2 or bge-base"
+"""
+FEATURE_REFERENCE = (
+    """[reference_model.feature-extraction]
+id = "v2/bert-base-encoder"
+config = "v2/bert-base-encoder.json"
+config_sha256 = "e09e4b43c0d2c3a22efc8b57a7fa43dbfe1460f75ba202a75ff2109993c64c6b"
+"""
+    + OPTIONAL_FIELDS
+)
+
+
+def _v2_with_feature_reference(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the v2 schemes folder whose feature-extraction reference has `old` -> `new`."""
+    folder = _copy_v2(tmp_path)
+    scheme = folder / "v2.toml"
+    text = scheme.read_text(encoding="utf-8")
+    assert FEATURE_REFERENCE in text and old in FEATURE_REFERENCE
+    scheme.write_text(
+        text.replace(FEATURE_REFERENCE, FEATURE_REFERENCE.replace(old, new)), encoding="utf-8"
+    )
+    return scheme
+
+
+def test_a_reference_model_reads_its_seed_multiple_and_description(tmp_path: Path) -> None:
+    given = 'seed = 7\nenergy_multiple = 2.5\nstands_for = "a big encoder"\n'
+    scheme = _v2_with_feature_reference(tmp_path, OPTIONAL_FIELDS, given)
+    spec = load_scheme("v2", scheme).reference_model("feature-extraction")
+    assert (spec.task, spec.model_id, spec.seed, spec.energy_multiple, spec.stands_for) == (
+        "feature-extraction",
+        "v2/bert-base-encoder",
+        7,
+        2.5,
+        "a big encoder",
+    )
+    assert spec.config_path == scheme.parent / "v2" / "bert-base-encoder.json"
+
+
+def test_a_reference_models_optional_fields_have_defaults(tmp_path: Path) -> None:
+    scheme = _v2_with_feature_reference(tmp_path, OPTIONAL_FIELDS, "")
+    spec = load_scheme("v2", scheme).reference_model("feature-extraction")
+    assert (spec.seed, spec.energy_multiple, spec.stands_for) == (0, 1.0, "")
+
+
+@pytest.mark.parametrize("multiple", ["0.0", "-1.0"])
+def test_an_energy_multiple_must_be_positive(tmp_path: Path, multiple: str) -> None:
+    scheme = _v2_with_feature_reference(
+        tmp_path, "energy_multiple = 1.0", f"energy_multiple = {multiple}"
+    )
+    with pytest.raises(SchemeError) as error:
+        load_scheme("v2", scheme)
+    assert str(error.value) == "scheme v2.toml: energy_multiple of feature-extraction must be > 0"
 
 
 def test_a_missing_reference_config_is_refused(tmp_path: Path) -> None:
@@ -297,3 +359,112 @@ def test_site_and_badge_show_borderline_and_the_earlier_grade(
     details_file = next(p for p in badges if p.name.endswith(".recommendations.json"))
     details = json.loads(details_file.read_text(encoding="utf-8"))
     assert details["borderline"] is True and details["eei_low"] == pytest.approx(0.22)
+
+
+# -- why a v2 baseline is not graded, and the regrading rule's edges -------------------------
+
+
+def test_paired_eei_says_exactly_why_a_baseline_cannot_be_graded() -> None:
+    from labeler.grading import paired_eei
+
+    v2 = load_scheme("v2")
+    interval, why_not = paired_eei(baseline_run([0.3, 0.32, 0.35, 0.31, 0.33]), v2)
+    assert interval is not None and interval.eei == pytest.approx(0.32) and why_not == ""
+    assert paired_eei(baseline_run(None, scheme_version=None), v2) == (
+        None,
+        "measured without the scheme v2 reference model (scanned under another scheme; "
+        "rescan with --scheme v2)",
+    )
+    assert paired_eei(baseline_run([0.3] * 5, reference_config_sha256=None), v2) == (
+        None,
+        "measured beside a different reference (v2/bert-base-encoder, config ?) than scheme v2's",
+    )
+    other = baseline_run([0.3] * 5, reference_model="v1/x", reference_config_sha256="ab" * 32)
+    assert paired_eei(other, v2) == (
+        None,
+        "measured beside a different reference (v1/x, config abababababab) than scheme v2's",
+    )
+    assert paired_eei(baseline_run([]), v2) == (
+        None,
+        "no window of the reference model used measurable energy",
+    )
+
+
+def test_a_grade_that_moves_at_the_second_measurement_names_the_first(
+    fresh_catalog: Catalog,
+) -> None:
+    from labeler.grading import _apply_regrading_rule
+
+    v2 = load_scheme("v2")
+    fresh_catalog.write_labels([grade_runs([baseline_run([0.3, 0.32, 0.35], at=T0)], v2)])
+    second_at = T0 + timedelta(days=1)
+    wholly_b = grade_runs([baseline_run([0.2, 0.21, 0.22, 0.2, 0.23], at=second_at)], v2)
+    regraded = _apply_regrading_rule(fresh_catalog, wholly_b, v2)
+    assert (regraded.grade, regraded.previous_grade, regraded.grade_changed_at) == (
+        "B",
+        "C",
+        second_at,
+    )
+
+
+def test_an_ungraded_measurement_between_is_no_published_grade(fresh_catalog: Catalog) -> None:
+    from labeler.grading import _apply_regrading_rule
+
+    v2 = load_scheme("v2")
+    fresh_catalog.write_labels([grade_runs([baseline_run([0.3, 0.32, 0.35], at=T0)], v2)])
+    # re-measured without the reference (scanned under v1): ungraded under v2
+    unpaired = grade_runs([baseline_run(None, at=T0 + timedelta(days=1), scheme_version="v1")], v2)
+    fresh_catalog.write_labels([unpaired])
+    assert unpaired.grade is None
+    # the median reads B, the interval touches C: the last published grade, C, stays
+    third_at = T0 + timedelta(days=2)
+    touching_c = grade_runs([baseline_run([0.2, 0.22, 0.24, 0.23, 0.27], at=third_at)], v2)
+    regraded = _apply_regrading_rule(fresh_catalog, touching_c, v2)
+    assert (regraded.grade, regraded.measured_grade, regraded.previous_grade) == ("C", "B", None)
+    assert regraded.grade_changed_at == T0
+
+
+def test_the_measurements_own_earlier_grading_is_not_an_earlier_grade(
+    fresh_catalog: Catalog,
+) -> None:
+    from labeler.grading import _apply_regrading_rule
+
+    v2 = load_scheme("v2")
+    fresh_catalog.write_labels([grade_runs([baseline_run([0.3, 0.32, 0.35], at=T0)], v2)])
+    # graded once on its own (B, the median's class), as if the T0 label had not been there
+    second_at = T0 + timedelta(days=1)
+    touching_c = grade_runs([baseline_run([0.2, 0.22, 0.24, 0.23, 0.27], at=second_at)], v2)
+    fresh_catalog.write_labels([touching_c])
+    assert touching_c.grade == "B"
+    regraded = _apply_regrading_rule(fresh_catalog, touching_c, v2)
+    assert (regraded.grade, regraded.grade_changed_at) == ("C", T0)
+
+
+def test_a_label_without_a_grade_or_a_whole_interval_is_left_as_it_is(
+    fresh_catalog: Catalog,
+) -> None:
+    from labeler.grading import _apply_regrading_rule
+
+    v2 = load_scheme("v2")
+    label = grade_runs([baseline_run([0.3, 0.32, 0.35, 0.31, 0.33])], v2)
+    for incomplete in (
+        dataclasses.replace(label, grade=None),
+        dataclasses.replace(label, eei_low=None),
+        dataclasses.replace(label, eei_high=None),
+    ):
+        assert _apply_regrading_rule(fresh_catalog, incomplete, v2) == incomplete
+    assert _apply_regrading_rule(fresh_catalog, label, v2).grade_changed_at == T0
+
+
+def test_a_v2_label_names_its_reference_and_flags_a_borderline_interval() -> None:
+    v2 = load_scheme("v2")
+    spec = v2.reference_model("feature-extraction")
+    label = grade_runs([baseline_run([0.22, 0.23, 0.24, 0.26, 0.23])], v2)
+    assert (label.grade, label.borderline) == ("B", True)  # [0.22, 0.26] crosses B | C
+    assert (label.reference_model, label.reference_config_sha256) == (
+        spec.model_id,
+        spec.config_sha256,
+    )
+    # an ungraded label still says the baseline was noisy
+    unpaired = grade_runs([baseline_run(None, noisy=True)], v2)
+    assert (unpaired.grade, unpaired.noisy) == (None, True)
