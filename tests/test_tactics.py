@@ -8,7 +8,13 @@ import pytest
 import torch
 import transformers
 
-from scanner.tactics import TacticContext, all_tactics, default_tactic_names, get_tactic
+from scanner.tactics import (
+    TacticContext,
+    all_tactics,
+    default_tactic_names,
+    get_tactic,
+    half_precision,
+)
 from scanner.tactics.pruning import MASKED_NOTE
 
 CPU_TEXT = TacticContext(device="cpu", task="text-classification", model_type="bert")
@@ -77,12 +83,19 @@ def test_every_tactic_has_a_name_and_description() -> None:
         assert tactic.description
 
 
-def test_default_sets() -> None:
+def test_default_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(half_precision, "_host_bf16_units", lambda: None)
     cpu = default_tactic_names("cpu")
     assert {"baseline", "dynamic-int8", "prune-global-25", "compile", "layer-drop-top-33"} <= set(
         cpu
     )
     assert not {"head-prune-25", "bf16", "fp16", "sdpa", "torchao-int8-dynamic"} & set(cpu)
+    # bf16 runs by default on a CPU that multiplies bf16 matrices natively, fp16 never
+    monkeypatch.setattr(half_precision, "_host_bf16_units", lambda: "amx_bf16")
+    with_units = default_tactic_names("cpu")
+    assert set(with_units) - set(cpu) == {"bf16"}
+    notes = get_tactic("bf16").build(tiny_bert(), CPU_TEXT).notes
+    assert notes == "bf16 on a CPU with bf16 matrix instructions (amx_bf16)"
     cuda = default_tactic_names("cuda")
     for name in (
         "fp16",
@@ -233,11 +246,14 @@ def test_float8_needs_ada_or_newer() -> None:
     assert not dynamic.applies and "torchao" in dynamic.reason
 
 
-def test_bf16_on_cpu_is_opt_in_with_a_note() -> None:
+def test_bf16_on_a_cpu_without_bf16_units_is_opt_in_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(half_precision, "_host_bf16_units", lambda: None)
     assert "cpu" not in get_tactic("bf16").default_on
     built = build("bf16", tiny_bert())
     assert built.input_dtype is torch.bfloat16
-    assert "opt-in" in built.notes
+    assert "emulated, asked for" in built.notes
     with torch.inference_mode():
         assert built.model(**token_inputs()).logits.shape == (2, 3)
 
@@ -270,3 +286,25 @@ def test_state_dict_size_counts_structured_pruning_and_tensor_subclasses() -> No
     assert _state_dict_mb(dropped) < _state_dict_mb(model)
     assert _state_dict_mb(masked) == pytest.approx(_state_dict_mb(model), rel=0.01)
     assert _tensor_bytes(torch.zeros(10, dtype=torch.float16)) == 20
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "units"),
+    [
+        # a Sapphire Rapids Xeon: AMX and AVX-512 BF16; AMX comes first
+        ("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n", "amx_bf16"),
+        # a Zen 4 EPYC: AVX-512 BF16, no AMX
+        ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n", "avx512_bf16"),
+        # a Zen 3 EPYC: AVX2 only, bf16 would be emulated
+        ("processor\t: 0\nflags\t\t: fpu avx2 fma\n", None),
+        # a Graviton 3 (Arm): the BFloat16 feature
+        ("processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n", "bf16"),
+        # not a flag that merely contains the letters
+        ("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16x\n", None),
+    ],
+)
+def test_bf16_units_are_read_from_cpuinfo_flags(tmp_path, cpuinfo: str, units: str | None) -> None:
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    assert half_precision.cpu_bf16_units(path) == units
+    assert half_precision.cpu_bf16_units(tmp_path / "missing") is None
