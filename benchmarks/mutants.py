@@ -216,7 +216,7 @@ def main() -> None:
     report = {
         "command": "make mutants (python benchmarks/mutants.py)",
         "patterns": list(patterns),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared, loaded)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",  # host_load_1m says how busy
         "wall_s": round(elapsed_s, 1) if elapsed_s is not None else None,
         # mutmut and all its workers, user + system: the figure a loaded host changes least
         "cpu_s": round(cpu_s, 1) if cpu_s is not None else None,
