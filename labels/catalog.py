@@ -470,7 +470,9 @@ def _export(catalog: Catalog, out: str | Path, view: str, options: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     escaped = str(out).replace("'", "''")
     with catalog.read() as con:
-        con.execute(f"COPY (SELECT * FROM {view}) TO '{escaped}' {options}")
+        # in one order, so an unchanged catalog writes the same file (a scan of a view on
+        # several threads returns its rows in any order)
+        con.execute(f"COPY (SELECT * FROM {view} ORDER BY ALL) TO '{escaped}' {options}")
     return out
 
 

@@ -258,6 +258,31 @@ def test_export_parquet_and_csv_round_trip(fresh_catalog, tmp_path):
         con.close()
 
 
+def test_an_unchanged_catalog_exports_the_same_bytes_in_model_order(tmp_path):
+    """The site rewrites its downloads when labels change; an unchanged catalog must give
+    the same files (DuckDB scans a view on several threads, in any order)."""
+    from benchmarks.site_scale import fill_synthetic_catalog
+
+    catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 2000)
+    first = export_csv(catalog, tmp_path / "a.csv").read_bytes()
+    assert export_csv(catalog, tmp_path / "b.csv").read_bytes() == first
+    parquet = [export_parquet(catalog, tmp_path / f"{n}.parquet") for n in "ab"]
+    assert parquet[0].read_bytes() == parquet[1].read_bytes()
+    con = duckdb.connect()
+    try:
+        ids = [
+            row[0]
+            for row in con.execute(
+                f"SELECT model_id FROM read_csv('{tmp_path / 'a.csv'}')"
+            ).fetchall()
+        ]
+        ordered = con.execute(f"SELECT model_id FROM read_parquet('{parquet[0]}')").fetchall()
+    finally:
+        con.close()
+    assert len(ids) >= 2000 and ids == sorted(ids)
+    assert [row[0] for row in ordered] == ids
+
+
 def test_export_refuses_unknown_views(fresh_catalog, tmp_path):
     with pytest.raises(CatalogError, match="unknown view"):
         export_parquet(fresh_catalog, tmp_path / "x.parquet", view="labels; DROP TABLE runs")
