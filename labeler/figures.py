@@ -8,9 +8,18 @@ the one "achievable" sentence: "C → A with dynamic-int8, −41 % energy, 99.6 
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
+from typing import Any
 
 MISSING = "\u2013"  # an en dash where a figure is unknown
 MINUS = "\u2212"
+
+
+def format_date(value: Any) -> str:
+    """A date or datetime as YYYY-MM-DD; anything else as its text ("" for none)."""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    return str(value or "")
 
 
 def format_energy(value: float | None) -> str:

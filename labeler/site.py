@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ from labeler.badges import (
 )
 from labeler.card import QUALITY_WORDS, achievable_text, top_recommendation
 from labeler.costs import Prices, format_money, label_money, resolve_prices
-from labeler.figures import format_change, format_energy, format_percent
+from labeler.figures import format_change, format_date, format_energy, format_percent
 from labeler.recommend import batching_summary
 from labeler.site_inputs import (
     ChartRun,
@@ -149,12 +149,6 @@ class SiteSummary:
 
 
 # -- formatting --------------------------------------------------------------------------
-
-
-def format_date(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    return str(value or "")
 
 
 def script_json(data: Any) -> Markup:
@@ -999,13 +993,13 @@ def _badge_file_texts(
 def _badge_texts(
     model_id: str,
     label: LatestLabel,
-    cheaper: ModelAlternatives | None = None,
-    site_url: str | None = None,
-    achievable: str | None = None,
+    cheaper: ModelAlternatives | None,
+    site_url: str | None,
+    achievable: str,
 ) -> tuple[str, str, str]:
     """The badge SVG, its shields.io endpoint JSON and its recommendations JSON (which
     also names the cheapest comparable alternative model, when there is one). `achievable`
-    is `achievable_text(label)` where the caller has it already."""
+    is the label section's `achievable_text(label)`."""
     estimated = bool(label.estimated)
     svg, endpoint = _badge_file_texts(
         label.grade, estimated, label.best_grade, bool(label.borderline)
@@ -1026,7 +1020,7 @@ def _badge_texts(
         "eei_high": label.eei_high,
         "reference_model": label.reference_model,
         "energy_j_per_token": label.energy_j_per_token,
-        "achievable": achievable if achievable is not None else achievable_text(label),
+        "achievable": achievable,
         "top_recommendation": _as_dict(top_recommendation(label)),
         "recommendations": [r.to_dict() for r in label.recommendations],
         "cheaper_alternative": cheaper_alternative_json(

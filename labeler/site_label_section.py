@@ -13,13 +13,12 @@ line of the old template is one line here.
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from labeler.costs import format_money
-from labeler.figures import format_change, format_energy, format_percent
+from labeler.figures import format_change, format_date, format_energy, format_percent
 from labels.scheme import GRADES
 
 _ROW_H = 28
@@ -38,13 +37,6 @@ def _e(value: Any) -> str:
     if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
         return str.__str__(escape(value))
     return value
-
-
-def _day(value: Any) -> str:
-    # as labeler.site.format_date, without importing the site module (it imports this one)
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    return str(value or "")
 
 
 def grade_chip(
@@ -135,7 +127,7 @@ def label_graphic(label: Any, anchor: str, label_bars: str) -> str:
     out.append(
         f'  <text x="16" y="304" font-size="12.5" fill="#1b1b1b">{hardware} \u00b7 {task}</text>\n'
         f'  <text x="16" y="322" font-size="12.5" fill="#444444">scheme {scheme} \u00b7 '
-        f"measured {_e(_day(label.measured_at))}</text>\n"
+        f"measured {_e(format_date(label.measured_at))}</text>\n"
     )
     x = 16
     if label.estimated:
@@ -250,7 +242,7 @@ def _verdict(s: dict[str, Any], label: Any, noisy_cv: float) -> list[str]:
         if label.previous_grade:
             out.append(
                 f'<p class="grade-history">Earlier grade {grade_chip(label.previous_grade)}, '
-                f"changed on {_e(_day(label.grade_changed_at))}.</p>"
+                f"changed on {_e(format_date(label.grade_changed_at))}.</p>"
             )
         if s["achievable"]:
             out.append(
@@ -543,8 +535,9 @@ def _provenance(provenance: Any, label: Any) -> str:
         if group.title == "Protocol":
             out.append(
                 f"        <div><dt>Scheme</dt><dd>{_e(label.scheme_version)}</dd></div>\n"
-                f"        <div><dt>Measured</dt><dd>{_e(_day(label.measured_at))}</dd></div>\n"
-                f"        <div><dt>Graded</dt><dd>{_e(_day(label.graded_at))}</dd></div>\n"
+                "        <div><dt>Measured</dt>"
+                f"<dd>{_e(format_date(label.measured_at))}</dd></div>\n"
+                f"        <div><dt>Graded</dt><dd>{_e(format_date(label.graded_at))}</dd></div>\n"
             )
         out.append("      </dl>\n    </section>\n")
     out.append("  </div>\n")
