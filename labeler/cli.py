@@ -24,8 +24,10 @@ from rich.console import Console
 from rich.table import Table
 
 from labeler.alternatives import alternatives_for
-from labeler.badges import badge_snippets, badge_svg, shields_endpoint
+from labeler.badges import badge_details, badge_snippets, badge_svg, shields_endpoint
+from labeler.carbon import carbon_for, resolve_grid_intensity
 from labeler.card import card_block, push_card, update_card
+from labeler.card_metadata import update_card_metadata
 from labeler.cli_options import (
     CatalogOpt,
     CurrencyOpt,
@@ -33,6 +35,7 @@ from labeler.cli_options import (
     ElectricityPriceOpt,
     ExecutorOpt,
     FixedPairsOpt,
+    GridIntensityOpt,
     HardwarePriceOpt,
     MinPairsOpt,
     SchemeOpt,
@@ -521,11 +524,20 @@ def site(
 def badge(
     model_id: Annotated[str, typer.Argument(help="Model id, e.g. org/name.")],
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="svg, json or markdown.")] = "svg",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="svg, json (shields.io endpoint), details (the label's figures and CO2e, "
+            "as JSON) or markdown.",
+        ),
+    ] = "svg",
     site_url: SiteUrlOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
+    """Print a model's badge as SVG, shields.io endpoint JSON, details JSON or Markdown."""
+    grid = resolve_grid_intensity(grid_intensity)
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.estimated)
     if fmt == "svg":
@@ -538,10 +550,13 @@ def badge(
             borderline=bool(label.borderline),
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif fmt == "details":
+        details = badge_details(label, carbon_for(label.energy_wh_per_1k, grid))
+        sys.stdout.write(json.dumps(details, indent=2) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(badge_snippets(model_id, site_url, label.hardware)["markdown"] + "\n")
     else:
-        raise UsageError(f"--format must be svg, json or markdown, not {fmt!r}")
+        raise UsageError(f"--format must be svg, json, details or markdown, not {fmt!r}")
 
 
 @app.command()
@@ -555,9 +570,12 @@ def card(
     create_pr: Annotated[bool, typer.Option("--create-pr", help="With --push: open a PR.")] = False,
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
     site_url: SiteUrlOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Insert or update the energy-label block in a model card (idempotent)."""
+    """Insert or update the energy label in a model card: the block, and the card's
+    model-index metadata (idempotent)."""
+    grid = resolve_grid_intensity(grid_intensity)
     if readme is None and not push:
         raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
     if readme is not None and not readme.is_file():
@@ -565,17 +583,29 @@ def card(
     cat = open_catalog(catalog, read_only=True)
     label = find_label(cat, model_id, hardware)
     (found,) = alternatives_for(cat, model_id, task=label.task, hardware=label.hardware)
-    block = card_block(label, site_url, found.cheapest_comparable)
+    block = card_block(
+        label, site_url, found.cheapest_comparable, carbon_for(label.energy_wh_per_1k, grid)
+    )
+
+    def edit_metadata(text: str) -> str:
+        return update_card_metadata(text, label, site_url)
+
     if readme is not None:
-        before = readme.read_text(encoding="utf-8")
-        after = update_card(before, block)
+        before = readme.read_bytes().decode("utf-8")  # its own line endings, byte for byte
+        after = update_card(edit_metadata(before), block)
         if after != before:
-            readme.write_text(after, encoding="utf-8")
+            readme.write_bytes(after.encode("utf-8"))
         out.print(f"{'updated' if after != before else 'unchanged'}: {readme}", markup=False)
     if push:
         from scanner.discovery.hub import hub_endpoint  # huggingface_hub: only to push
 
-        url = push_card(model_id, block, create_pr=create_pr, endpoint=hub_endpoint())
+        url = push_card(
+            model_id,
+            block,
+            create_pr=create_pr,
+            endpoint=hub_endpoint(),
+            edit_metadata=edit_metadata,
+        )
         out.print(f"pushed: {url}", markup=False)
 
 
@@ -702,6 +732,41 @@ def alternatives(
             out.print("  no model of this task and hardware has a better grade", markup=False)
         for rank, alternative in enumerate(entry.alternatives, 1):
             out.print(f"  {rank}. {alternative.summary()}", markup=False, highlight=False)
+
+
+@app.command()
+@expected_errors
+def export(
+    model_id: Annotated[str, typer.Argument(help="Model id whose label to export.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="cyclonedx (a CycloneDX 1.6 ML-BOM) or json (everything the label rests on).",
+        ),
+    ] = "cyclonedx",
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    grid_intensity: GridIntensityOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Export a model's label as a CycloneDX 1.6 ML-BOM or as a JSON record."""
+    from labeler.bom import bom_json  # cyclonedx-python-lib: only when exporting
+    from labeler.label_evidence import evidence_json, label_evidence
+
+    if fmt not in ("cyclonedx", "json"):
+        raise UsageError(f"--format must be cyclonedx or json, not {fmt!r}")
+    grid = resolve_grid_intensity(grid_intensity)
+    evidence = label_evidence(open_catalog(catalog, read_only=True), model_id, hardware, grid)
+    text = bom_json(evidence) if fmt == "cyclonedx" else evidence_json(evidence)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"wrote {output}", markup=False)
 
 
 def _pct(value: float | None) -> str:
