@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from labeler.label_evidence import METHOD_WORDS, LabelEvidence
+from labeler.carbon import DEFAULT_GRID, GridIntensity
+from labeler.label_evidence import METHOD_WORDS, LabelEvidence, label_evidence
+from labels.catalog import Catalog
 from labels.errors import LabelerError
 
 PROPERTY_PREFIX = "hf-energy-labels"
@@ -178,3 +181,13 @@ def bom_json(record: LabelEvidence) -> str:
     data = cyclonedx_bom(record)
     validate_bom(data)
     return json.dumps(data, indent=2) + "\n"
+
+
+def write_model_bom(
+    catalog: Catalog, model_id: str, path: Path, grid: GridIntensity = DEFAULT_GRID
+) -> Path:
+    """Write the validated BOM of `model_id`'s label to `path` (folders made); return it."""
+    text = bom_json(label_evidence(catalog, model_id, grid=grid))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

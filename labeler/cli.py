@@ -504,10 +504,12 @@ def site(
     electricity_price: ElectricityPriceOpt = None,
     hardware_price: HardwarePriceOpt = None,
     currency: CurrencyOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Render the label website, badges and data downloads (only what changed)."""
     prices = resolve_prices(electricity_price, hardware_price, currency)
+    resolve_grid_intensity(grid_intensity)  # checked here; the model pages show its CO2e
     summary = build_site_with_progress(
         open_catalog(catalog, read_only=True),
         out_dir,
@@ -517,6 +519,44 @@ def site(
         prices=prices,
     )
     out.print(_site_line(summary), markup=False)
+
+
+SpaceOpt = Annotated[
+    str | None,
+    typer.Option("--space", help="Static Space ORG/NAME that gets the built site."),
+]
+DatasetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset", help="Dataset ORG/NAME that gets the catalog's Parquet, CSV and card."
+    ),
+]
+
+
+@app.command()
+@expected_errors
+def publish(
+    space: SpaceOpt = None,
+    dataset: DatasetOpt = None,
+    site_dir: Annotated[
+        Path, typer.Option("--site", help="Folder of the built site (labeler site --out).")
+    ] = DEFAULT_SITE,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Upload the site to a static Space and the labels to a dataset: one commit each,
+    only when something changed. The token is huggingface_hub's (HF_TOKEN or hf auth login)."""
+    from labeler.publish import publish as publish_to_hub  # huggingface_hub: only to publish
+    from scanner.discovery.hub import hub_endpoint
+
+    done = publish_to_hub(
+        open_catalog(catalog, read_only=True),
+        site_dir,
+        space=space,
+        dataset=dataset,
+        endpoint=hub_endpoint(),
+    )
+    for repo in done:
+        out.print(repo.line(), markup=False, highlight=False)
 
 
 @app.command()
@@ -852,6 +892,17 @@ def schedule(
             "(default LABELER_KEEP_SNAPSHOTS or 7).",
         ),
     ] = None,
+    publish_space: Annotated[
+        str | None,
+        typer.Option("--publish-space", help="After each cycle, publish the site to this Space."),
+    ] = None,
+    publish_dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--publish-dataset", help="After each cycle, publish the labels to this dataset."
+        ),
+    ] = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
@@ -863,6 +914,7 @@ def schedule(
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
     trigger = parse_cron(cron)
+    resolve_grid_intensity(grid_intensity)  # checked before the first cycle
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
     protocol = protocol_overrides(
@@ -884,10 +936,11 @@ def schedule(
         built = build_site(Catalog(catalog_path, read_only=True), out_dir)
         snapshot = take_snapshot(catalog_path, keep)
         kept = f"; snapshot {snapshot}" if snapshot else ""
+        published = _publish_in_cycle(catalog_path, out_dir, publish_space, publish_dataset)
         return (
             f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
-            f"{built.rendered_models} rendered{kept}"
+            f"{built.rendered_models} rendered{kept}{published}"
         )
 
     finished = run_schedule(
@@ -898,6 +951,28 @@ def schedule(
     )
     if not finished:  # --once and the cycle failed: the log says why
         raise typer.Exit(1)
+
+
+def _publish_in_cycle(
+    catalog_path: Path, site_dir: Path, space: str | None, dataset: str | None
+) -> str:
+    """Publish after a cycle; a failure is logged and the schedule goes on."""
+    if not space and not dataset:
+        return ""
+    from labeler.publish import publish as publish_to_hub
+    from scanner.discovery.hub import hub_endpoint
+
+    try:
+        done = publish_to_hub(
+            Catalog(catalog_path, read_only=True),
+            site_dir,
+            space=space,
+            dataset=dataset,
+            endpoint=hub_endpoint(),
+        )
+    except LabelerError as exc:
+        return f"; publish failed: {exc.one_line()}"
+    return "; " + "; ".join(repo.line() for repo in done)
 
 
 @app.command()
@@ -911,16 +986,20 @@ def demo(
     fixed_pairs: FixedPairsOpt = False,
     min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Scan the bundled demo models on CPU, grade them, and build the site.
+    """Scan the bundled demo models on CPU, grade them, build the site and MiniLM's BOM.
 
     MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
     (one per task) is graded on its baseline alone, so the demo fits in about 10 minutes.
     """
+    from labeler.bom import write_model_bom
     from labeler.screenshots import take_screenshots
+    from scanner.discovery.demo import MINILM_ID
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
+    grid = resolve_grid_intensity(grid_intensity)
     cat = open_catalog(catalog, create=True)
     protocol = protocol_overrides(
         windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
@@ -933,6 +1012,10 @@ def demo(
     out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
     built = build_site_with_progress(cat, out_dir)
     out.print(_site_line(built), markup=False)
+    if any(label.model_id == MINILM_ID for label in cat.latest_labels()):
+        bom_path = out_dir.parent / "bom" / "all-MiniLM-L6-v2.cdx.json"  # build/bom/ by default
+        bom = write_model_bom(cat, MINILM_ID, bom_path, grid)
+        out.print(f"bom: {bom}", markup=False)
     if screenshots:
         for path in take_screenshots(out_dir, Path("build/screenshots")):
             out.print(f"screenshot: {path}", markup=False)
