@@ -956,23 +956,27 @@ def schedule(
 def _publish_in_cycle(
     catalog_path: Path, site_dir: Path, space: str | None, dataset: str | None
 ) -> str:
-    """Publish after a cycle; a failure is logged and the schedule goes on."""
-    if not space and not dataset:
-        return ""
+    """Publish after a cycle, each repository on its own: a failure is logged (in the
+    cycle's line) and the schedule goes on."""
     from labeler.publish import publish as publish_to_hub
     from scanner.discovery.hub import hub_endpoint
 
-    try:
-        done = publish_to_hub(
-            Catalog(catalog_path, read_only=True),
-            site_dir,
-            space=space,
-            dataset=dataset,
-            endpoint=hub_endpoint(),
-        )
-    except LabelerError as exc:
-        return f"; publish failed: {exc.one_line()}"
-    return "; " + "; ".join(repo.line() for repo in done)
+    lines = []
+    for target in ({"space": space}, {"dataset": dataset}):
+        if not any(target.values()):
+            continue
+        try:
+            done = publish_to_hub(
+                Catalog(catalog_path, read_only=True),
+                site_dir,
+                endpoint=hub_endpoint(),
+                **target,
+            )
+        except LabelerError as exc:
+            lines.append(f"publish failed: {exc.one_line()}")
+            continue
+        lines += [repo.line() for repo in done]
+    return "".join(f"; {line}" for line in lines)
 
 
 @app.command()
