@@ -12,13 +12,16 @@ import pytest
 from huggingface_hub import EvalResult, ModelCard
 from typer.testing import CliRunner
 
-from labeler.card import END_MARKER, START_MARKER, CardError
+from labeler.card import END_MARKER, START_MARKER, CardError, push_card, update_card
 from labeler.card_metadata import WORKLOAD_DATASET_TYPE, label_eval_results, update_card_metadata
 from labeler.cli import app
 from labels.catalog import Catalog
 from labels.latest_label import LatestLabel
+from tests import test_card
 from tests.site_catalog import MINILM_ID, fill_catalog
+from tests.test_card import BLOCK, FakeHub, _pushed_readme
 
+fake_hub = test_card.fake_hub  # the loopback Hub that push_card talks to
 SITE = "https://labels.example/"
 OTHER_RESULTS_CARD = """---
 license: mit
@@ -194,3 +197,24 @@ def test_card_command_refuses_malformed_yaml_and_leaves_the_card(
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "malformed" in lines[0]
     assert readme.read_bytes() == before
+
+
+def test_push_writes_metadata_and_block_once(
+    fake_hub: tuple[FakeHub, str], minilm_readme: Path, minilm_label
+) -> None:
+    hub, endpoint = fake_hub
+    hub.readme = minilm_readme.read_bytes()
+    original = hub.readme.decode("utf-8")
+
+    def edit(text: str) -> str:
+        return update_card_metadata(text, minilm_label)
+
+    assert push_card("org/model", BLOCK, token="hf_test", endpoint=endpoint, edit_metadata=edit)
+    pushed = _pushed_readme(hub)
+    assert pushed == update_card(edit(original), BLOCK)
+    assert _ours(ModelCard(pushed))
+    hub.readme = pushed.encode("utf-8")  # the Hub now holds it: pushing again is a no-op
+    assert (
+        push_card("org/model", BLOCK, token="hf_test", endpoint=endpoint, edit_metadata=edit) == ""
+    )
+    assert len(hub.commits) == 1
