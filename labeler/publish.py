@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labels.catalog import Catalog, export_csv, export_parquet
-from labels.errors import HubError, LabelerError, hub_error
+from labels.errors import HubError, LabelerError, first_line, hub_error
 from labels.scheme import DEFAULT_SCHEME_VERSION
 
 SPACE_README = """---
@@ -139,6 +139,7 @@ def publish_files(
 ) -> RepoPublish:
     """Make the repository hold exactly `files` (besides .gitattributes), in one commit
     holding only what changed; no commit when nothing did. Creates the repository."""
+    import httpx2
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -170,6 +171,8 @@ def publish_files(
         )
     except HfHubHTTPError as exc:
         raise hub_error(exc, what) from None
+    except (httpx2.TransportError, OSError) as exc:  # no answer at all: the network, a timeout
+        raise HubError(f"the Hub could not be reached for {what}: {first_line(exc)}") from None
     return RepoPublish(repo_id, repo_type, uploaded, len(stale), str(info.commit_url))
 
 

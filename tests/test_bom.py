@@ -201,3 +201,11 @@ def test_badge_details_carry_co2e(catalog: Catalog) -> None:
     carbon = json.loads(result.stdout)["carbon"]
     assert carbon["grid_intensity_is_default"] is True
     assert carbon["co2e_g_per_1k"] == pytest.approx(0.9 * DEFAULT_GRID_INTENSITY_G_PER_KWH / 1000)
+
+
+def test_write_model_bom_makes_its_folder(catalog: Catalog, tmp_path: Path) -> None:
+    """What `labeler demo` does for MiniLM after building the site (build/bom/ by default)."""
+    from labeler.bom import write_model_bom
+
+    path = write_model_bom(catalog, MINILM_ID, tmp_path / "build" / "bom" / "m.cdx.json")
+    assert path.is_file() and _schema_errors(json.loads(path.read_text())) is None

@@ -179,3 +179,21 @@ def test_a_schedule_cycle_logs_a_failed_publish_and_goes_on(
     assert space_line.startswith(f"space {SPACE}: 1 uploaded")  # the Space went on
     assert dataset_line.startswith("publish failed: ") and DATASET in dataset_line
     assert _publish_in_cycle(catalog.path, site_dir, None, None) == ""
+
+
+def test_an_unreachable_hub_is_one_error_line(
+    catalog: Catalog, site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = LoopbackHub()
+    endpoint = closed.endpoint
+    closed.close()  # nothing listens there any more
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    result = CliRunner().invoke(
+        app, ["publish", "--space", SPACE, "--site", str(site_dir), "--catalog", str(catalog.path)]
+    )
+    assert "could not be reached" in _one_error(result)
