@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,12 +164,12 @@ def publish_files(
         operations += [CommitOperationDelete(path_in_repo=path) for path in stale]
         if not operations:
             return RepoPublish(repo_id, repo_type, 0, 0, None)
-        info = api.create_commit(
-            repo_id,
-            operations,
-            commit_message=message,
-            repo_type=repo_type,
-        )
+        with warnings.catch_warnings():
+            # The site's own downloads (data/*.parquet) belong in the Space: not a mistake.
+            warnings.filterwarnings("ignore", message="It seems that you are about to commit")
+            info = api.create_commit(
+                repo_id, operations, commit_message=message, repo_type=repo_type
+            )
     except HfHubHTTPError as exc:
         raise hub_error(exc, what) from None
     except (httpx2.TransportError, OSError) as exc:  # no answer at all: the network, a timeout

@@ -197,3 +197,21 @@ def test_an_unreachable_hub_is_one_error_line(
         app, ["publish", "--space", SPACE, "--site", str(site_dir), "--catalog", str(catalog.path)]
     )
     assert "could not be reached" in _one_error(result)
+
+
+def test_schedule_publishes_every_cycle(hub: LoopbackHub, tmp_path: Path) -> None:
+    from tests.tiny_models import TINY_BERT, build_tiny_model
+
+    build_tiny_model(TINY_BERT, tmp_path / "models" / "org" / "tiny")
+    args = ["schedule", "--once", "--source", str(tmp_path / "models"), "--tactic", "baseline"]
+    args += ["--windows", "1", "--window-s", "0.05", "--executor", "inprocess"]
+    args += ["--out", str(tmp_path / "site"), "--catalog", str(tmp_path / "catalog.duckdb")]
+    args += ["--publish-space", SPACE, "--publish-dataset", DATASET]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"space {SPACE}: " in result.output and f"dataset {DATASET}: " in result.output
+    assert TOKEN not in result.output
+    space, data = _repo(hub, "space", SPACE), _repo(hub, "dataset", DATASET)
+    assert (len(space.commits), len(data.commits)) == (1, 1)
+    assert "index.html" in space.files
+    assert b"org/tiny" in data.files["latest_labels.csv"]
