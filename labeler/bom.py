@@ -22,12 +22,22 @@ from labels.catalog import Catalog
 from labels.errors import LabelerError
 
 PROPERTY_PREFIX = "hf-energy-labels"
+TOOL_NAME = "hf-energy-labels"
 # Names a BOM serial number from the label it describes, so the same label gives the same BOM.
 _SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/hf-energy-labels")
 
 
 class BomError(LabelerError):
     """A BOM that does not validate against the CycloneDX schema: a bug, said in one line."""
+
+
+def _tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(TOOL_NAME)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _properties(record: LabelEvidence) -> list[tuple[str, str]]:
@@ -158,7 +168,12 @@ def cyclonedx_bom(record: LabelEvidence) -> dict[str, Any]:
         ),
     )
     bom = Bom(serial_number=serial)
-    bom.metadata.timestamp = label.graded_at or datetime.fromtimestamp(0, UTC)
+    # The catalog's timestamps are naive UTC: said so here, not left to the local zone.
+    graded_at = label.graded_at.replace(tzinfo=UTC) if label.graded_at else None
+    bom.metadata.timestamp = graded_at or datetime.fromtimestamp(0, UTC)
+    bom.metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name=TOOL_NAME, version=_tool_version())
+    )
     bom.components.add(component)
     data = json.loads(JsonV1Dot6(bom).output_as_string())
     (entry,) = data["components"]

@@ -67,6 +67,8 @@ def test_bom_holds_the_model_card_energy_and_properties(catalog: Catalog) -> Non
     assert component["type"] == "machine-learning-model"
     assert component["name"] == MINILM_ID
     assert component["purl"].startswith("pkg:huggingface/sentence-transformers/all-MiniLM-L6-v2@")
+    assert data["metadata"]["timestamp"] == "2026-11-24T11:00:00+00:00"  # graded_at, UTC
+    assert data["metadata"]["tools"]["components"][0]["name"] == "hf-energy-labels"
     props = _props(component["properties"])
     assert props["grade"] == "C" and props["achievable_grade"] == "A"
     assert props["eei"] == "0.45" and props["scheme_version"] == "v1"
