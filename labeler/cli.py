@@ -631,7 +631,10 @@ def card(
         return update_card_metadata(text, label, site_url)
 
     if readme is not None:
-        before = readme.read_bytes().decode("utf-8")  # its own line endings, byte for byte
+        try:  # its own line endings, byte for byte
+            before = readme.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{readme} is not UTF-8 text: is it a model card?") from None
         after = update_card(edit_metadata(before), block)
         if after != before:
             readme.write_bytes(after.encode("utf-8"))

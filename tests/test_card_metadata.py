@@ -218,3 +218,14 @@ def test_push_writes_metadata_and_block_once(
         push_card("org/model", BLOCK, token="hf_test", endpoint=endpoint, edit_metadata=edit) == ""
     )
     assert len(hub.commits) == 1
+
+
+def test_card_command_refuses_a_card_that_is_not_utf8(tmp_path: Path, catalog: Catalog) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_bytes(b"# caf\xe9\n")
+    result = CliRunner().invoke(
+        app, ["card", MINILM_ID, "--readme", str(readme), "--catalog", str(catalog.path)]
+    )
+    assert result.exit_code == 2 and result.stderr.startswith("error: ")
+    assert "not UTF-8" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert readme.read_bytes() == b"# caf\xe9\n"
