@@ -15,6 +15,8 @@ from labeler.slugs import badge_stem, model_slug
 
 if TYPE_CHECKING:
     from labeler.alternatives import Alternative
+    from labeler.carbon import Carbon
+    from labels.latest_label import LatestLabel
 
 # EU label hues, nudged where needed so the letter on them reaches 4.5:1 (tests check it).
 GRADE_COLOURS: dict[str, str] = {
@@ -186,6 +188,35 @@ def cheaper_alternative_json(
         **alternative.to_dict(),
         "page": badge_urls(alternative.model_id, site_url)["page"],
         "summary": alternative.summary(),
+    }
+
+
+def carbon_json(carbon: Carbon | None) -> dict[str, Any] | None:
+    """The CO2e entry of the badge details JSON: grams per 1,000 inferences, the grid
+    intensity, its source and whether it is the world-average default (or None)."""
+    if carbon is None:
+        return None
+    return {**carbon.to_dict(), "text": carbon.text()}
+
+
+def badge_details(label: LatestLabel, carbon: Carbon | None) -> dict[str, Any]:
+    """The label's own figures for the `.recommendations.json` file beside the shields JSON
+    (which rejects unknown keys), with its CO2e; `labeler badge --format details` prints it."""
+    return {
+        "model_id": label.model_id,
+        "task": label.task,
+        "hardware": label.hardware,
+        "scheme_version": label.scheme_version,
+        "grade": label.grade,
+        "best_grade": label.best_grade,
+        "energy_wh_per_1k": label.energy_wh_per_1k,
+        "estimated": bool(label.estimated),
+        "noisy": bool(label.noisy),
+        "borderline": bool(label.borderline),
+        "eei": label.eei,
+        "eei_low": label.eei_low,
+        "eei_high": label.eei_high,
+        "carbon": carbon_json(carbon),
     }
 
 

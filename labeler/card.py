@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 import re
 import tempfile
+from collections.abc import Callable
 
 from labeler.alternatives import Alternative
 from labeler.badges import badge_snippets, badge_urls, markdown_text
+from labeler.carbon import Carbon
 from labeler.figures import achievable_sentence, format_change, format_energy
 from labels.errors import HubError, LabelerError, hub_error
 from labels.latest_label import LatestLabel
@@ -90,10 +92,14 @@ def top_recommendation(label: LatestLabel) -> Recommendation | None:
 
 
 def card_block(
-    label: LatestLabel, site_url: str | None, alternative: Alternative | None = None
+    label: LatestLabel,
+    site_url: str | None,
+    alternative: Alternative | None = None,
+    carbon: Carbon | None = None,
 ) -> str:
-    """Markdown for a model card: badge, grade, achievable grade, top recommendation, the
-    cheapest comparable alternative model (when there is one), link."""
+    """Markdown for a model card: badge, grade, achievable grade, CO2e (when `carbon` is
+    given), top recommendation, the cheapest comparable alternative model (when there is
+    one), link."""
     model_id = label.model_id
     snippet = badge_snippets(model_id, site_url)["markdown"]
     page = badge_urls(model_id, site_url)["page"]
@@ -114,6 +120,8 @@ def card_block(
     achievable = achievable_text(label)
     if achievable:
         lines.append(f"Achievable: {html.escape(achievable, quote=False)}.")
+    if grade and carbon is not None:
+        lines.append(f"Carbon: {html.escape(carbon.text(), quote=False)}.")
     top = top_recommendation(label)
     if top and top.tactic:
         tactic = html.escape(top.tactic, quote=False)
@@ -150,11 +158,13 @@ def push_card(
     create_pr: bool = False,
     endpoint: str | None = None,
     revision: str | None = None,
+    edit_metadata: Callable[[str], str] | None = None,
 ) -> str:
     """Update the README.md of `model_id` on the Hub with `block`; return the commit or PR URL.
 
-    Returns "" when the card already holds this block (nothing is pushed). A repository
-    without a README gets one holding just the block.
+    `edit_metadata`, when given, rewrites the card's YAML metadata first (the label's
+    `model-index` results). Returns "" when the card already holds all this (nothing is
+    pushed). A repository without a README gets one holding just the block.
     """
     # huggingface_hub loads only to push: editing a local card must not pay its import.
     from huggingface_hub import HfApi, hf_hub_download
@@ -179,7 +189,7 @@ def push_card(
                     original = handle.read()
             except EntryNotFoundError:
                 original = ""
-        updated = update_card(original, block)
+        updated = update_card(edit_metadata(original) if edit_metadata else original, block)
         if updated == original:
             return ""
         api = HfApi(endpoint=endpoint, token=token)

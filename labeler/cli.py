@@ -24,8 +24,10 @@ from rich.console import Console
 from rich.table import Table
 
 from labeler.alternatives import alternatives_for
-from labeler.badges import badge_snippets, badge_svg, shields_endpoint
+from labeler.badges import badge_details, badge_snippets, badge_svg, shields_endpoint
+from labeler.carbon import carbon_for, resolve_grid_intensity
 from labeler.card import card_block, push_card, update_card
+from labeler.card_metadata import update_card_metadata
 from labeler.cli_options import (
     CatalogOpt,
     CurrencyOpt,
@@ -33,6 +35,7 @@ from labeler.cli_options import (
     ElectricityPriceOpt,
     ExecutorOpt,
     FixedPairsOpt,
+    GridIntensityOpt,
     HardwarePriceOpt,
     MinPairsOpt,
     SchemeOpt,
@@ -501,10 +504,12 @@ def site(
     electricity_price: ElectricityPriceOpt = None,
     hardware_price: HardwarePriceOpt = None,
     currency: CurrencyOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Render the label website, badges and data downloads (only what changed)."""
     prices = resolve_prices(electricity_price, hardware_price, currency)
+    resolve_grid_intensity(grid_intensity)  # checked here; the model pages show its CO2e
     summary = build_site_with_progress(
         open_catalog(catalog, read_only=True),
         out_dir,
@@ -516,16 +521,63 @@ def site(
     out.print(_site_line(summary), markup=False)
 
 
+SpaceOpt = Annotated[
+    str | None,
+    typer.Option("--space", help="Static Space ORG/NAME that gets the built site."),
+]
+DatasetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset", help="Dataset ORG/NAME that gets the catalog's Parquet, CSV and card."
+    ),
+]
+
+
+@app.command()
+@expected_errors
+def publish(
+    space: SpaceOpt = None,
+    dataset: DatasetOpt = None,
+    site_dir: Annotated[
+        Path, typer.Option("--site", help="Folder of the built site (labeler site --out).")
+    ] = DEFAULT_SITE,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Upload the site to a static Space and the labels to a dataset: one commit each,
+    only when something changed. The token is huggingface_hub's (HF_TOKEN or hf auth login)."""
+    from labeler.publish import publish as publish_to_hub  # huggingface_hub: only to publish
+    from scanner.discovery.hub import hub_endpoint
+
+    done = publish_to_hub(
+        open_catalog(catalog, read_only=True),
+        site_dir,
+        space=space,
+        dataset=dataset,
+        endpoint=hub_endpoint(),
+    )
+    for repo in done:
+        out.print(repo.line(), markup=False, highlight=False)
+
+
 @app.command()
 @expected_errors
 def badge(
     model_id: Annotated[str, typer.Argument(help="Model id, e.g. org/name.")],
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="svg, json or markdown.")] = "svg",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="svg, json (shields.io endpoint), details (the label's figures and CO2e, "
+            "as JSON) or markdown.",
+        ),
+    ] = "svg",
     site_url: SiteUrlOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
+    """Print a model's badge as SVG, shields.io endpoint JSON, details JSON or Markdown."""
+    grid = resolve_grid_intensity(grid_intensity)
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.estimated)
     if fmt == "svg":
@@ -538,10 +590,13 @@ def badge(
             borderline=bool(label.borderline),
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif fmt == "details":
+        details = badge_details(label, carbon_for(label.energy_wh_per_1k, grid))
+        sys.stdout.write(json.dumps(details, indent=2) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(badge_snippets(model_id, site_url, label.hardware)["markdown"] + "\n")
     else:
-        raise UsageError(f"--format must be svg, json or markdown, not {fmt!r}")
+        raise UsageError(f"--format must be svg, json, details or markdown, not {fmt!r}")
 
 
 @app.command()
@@ -555,9 +610,12 @@ def card(
     create_pr: Annotated[bool, typer.Option("--create-pr", help="With --push: open a PR.")] = False,
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
     site_url: SiteUrlOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Insert or update the energy-label block in a model card (idempotent)."""
+    """Insert or update the energy label in a model card: the block, and the card's
+    model-index metadata (idempotent)."""
+    grid = resolve_grid_intensity(grid_intensity)
     if readme is None and not push:
         raise UsageError("give --readme PATH to edit a local card, or --push to commit to the Hub")
     if readme is not None and not readme.is_file():
@@ -565,17 +623,32 @@ def card(
     cat = open_catalog(catalog, read_only=True)
     label = find_label(cat, model_id, hardware)
     (found,) = alternatives_for(cat, model_id, task=label.task, hardware=label.hardware)
-    block = card_block(label, site_url, found.cheapest_comparable)
+    block = card_block(
+        label, site_url, found.cheapest_comparable, carbon_for(label.energy_wh_per_1k, grid)
+    )
+
+    def edit_metadata(text: str) -> str:
+        return update_card_metadata(text, label, site_url)
+
     if readme is not None:
-        before = readme.read_text(encoding="utf-8")
-        after = update_card(before, block)
+        try:  # its own line endings, byte for byte
+            before = readme.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{readme} is not UTF-8 text: is it a model card?") from None
+        after = update_card(edit_metadata(before), block)
         if after != before:
-            readme.write_text(after, encoding="utf-8")
+            readme.write_bytes(after.encode("utf-8"))
         out.print(f"{'updated' if after != before else 'unchanged'}: {readme}", markup=False)
     if push:
         from scanner.discovery.hub import hub_endpoint  # huggingface_hub: only to push
 
-        url = push_card(model_id, block, create_pr=create_pr, endpoint=hub_endpoint())
+        url = push_card(
+            model_id,
+            block,
+            create_pr=create_pr,
+            endpoint=hub_endpoint(),
+            edit_metadata=edit_metadata,
+        )
         out.print(f"pushed: {url}", markup=False)
 
 
@@ -704,6 +777,41 @@ def alternatives(
             out.print(f"  {rank}. {alternative.summary()}", markup=False, highlight=False)
 
 
+@app.command()
+@expected_errors
+def export(
+    model_id: Annotated[str, typer.Argument(help="Model id whose label to export.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="cyclonedx (a CycloneDX 1.6 ML-BOM) or json (everything the label rests on).",
+        ),
+    ] = "cyclonedx",
+    hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    grid_intensity: GridIntensityOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Export a model's label as a CycloneDX 1.6 ML-BOM or as a JSON record."""
+    from labeler.bom import bom_json  # cyclonedx-python-lib: only when exporting
+    from labeler.label_evidence import evidence_json, label_evidence
+
+    if fmt not in ("cyclonedx", "json"):
+        raise UsageError(f"--format must be cyclonedx or json, not {fmt!r}")
+    grid = resolve_grid_intensity(grid_intensity)
+    evidence = label_evidence(open_catalog(catalog, read_only=True), model_id, hardware, grid)
+    text = bom_json(evidence) if fmt == "cyclonedx" else evidence_json(evidence)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"wrote {output}", markup=False)
+
+
 def _pct(value: float | None) -> str:
     return "" if value is None else format_change(value, digits=1)
 
@@ -787,6 +895,17 @@ def schedule(
             "(default LABELER_KEEP_SNAPSHOTS or 7).",
         ),
     ] = None,
+    publish_space: Annotated[
+        str | None,
+        typer.Option("--publish-space", help="After each cycle, publish the site to this Space."),
+    ] = None,
+    publish_dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--publish-dataset", help="After each cycle, publish the labels to this dataset."
+        ),
+    ] = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
@@ -798,6 +917,7 @@ def schedule(
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
     trigger = parse_cron(cron)
+    resolve_grid_intensity(grid_intensity)  # checked before the first cycle
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
     protocol = protocol_overrides(
@@ -819,10 +939,11 @@ def schedule(
         built = build_site(Catalog(catalog_path, read_only=True), out_dir)
         snapshot = take_snapshot(catalog_path, keep)
         kept = f"; snapshot {snapshot}" if snapshot else ""
+        published = _publish_in_cycle(catalog_path, out_dir, publish_space, publish_dataset)
         return (
             f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
-            f"{built.rendered_models} rendered{kept}"
+            f"{built.rendered_models} rendered{kept}{published}"
         )
 
     finished = run_schedule(
@@ -833,6 +954,32 @@ def schedule(
     )
     if not finished:  # --once and the cycle failed: the log says why
         raise typer.Exit(1)
+
+
+def _publish_in_cycle(
+    catalog_path: Path, site_dir: Path, space: str | None, dataset: str | None
+) -> str:
+    """Publish after a cycle, each repository on its own: a failure is logged (in the
+    cycle's line) and the schedule goes on."""
+    from labeler.publish import publish as publish_to_hub
+    from scanner.discovery.hub import hub_endpoint
+
+    lines = []
+    for target in ({"space": space}, {"dataset": dataset}):
+        if not any(target.values()):
+            continue
+        try:
+            done = publish_to_hub(
+                Catalog(catalog_path, read_only=True),
+                site_dir,
+                endpoint=hub_endpoint(),
+                **target,
+            )
+        except LabelerError as exc:
+            lines.append(f"publish failed: {exc.one_line()}")
+            continue
+        lines += [repo.line() for repo in done]
+    return "".join(f"; {line}" for line in lines)
 
 
 @app.command()
@@ -846,16 +993,20 @@ def demo(
     fixed_pairs: FixedPairsOpt = False,
     min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
+    grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Scan the bundled demo models on CPU, grade them, and build the site.
+    """Scan the bundled demo models on CPU, grade them, build the site and MiniLM's BOM.
 
     MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
     (one per task) is graded on its baseline alone, so the demo fits in about 10 minutes.
     """
+    from labeler.bom import write_model_bom
     from labeler.screenshots import take_screenshots
+    from scanner.discovery.demo import MINILM_ID
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
+    grid = resolve_grid_intensity(grid_intensity)
     cat = open_catalog(catalog, create=True)
     protocol = protocol_overrides(
         windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
@@ -868,6 +1019,10 @@ def demo(
     out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
     built = build_site_with_progress(cat, out_dir)
     out.print(_site_line(built), markup=False)
+    if any(label.model_id == MINILM_ID for label in cat.latest_labels()):
+        bom_path = out_dir.parent / "bom" / "all-MiniLM-L6-v2.cdx.json"  # build/bom/ by default
+        bom = write_model_bom(cat, MINILM_ID, bom_path, grid)
+        out.print(f"bom: {bom}", markup=False)
     if screenshots:
         for path in take_screenshots(out_dir, Path("build/screenshots")):
             out.print(f"screenshot: {path}", markup=False)

@@ -114,3 +114,14 @@ CurrencyOpt = Annotated[
         show_default=False,
     ),
 ]
+# Read as text and checked by labeler.carbon, like the prices: a bad value is one line, exit 2.
+GridIntensityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grid-intensity-g-per-kwh",
+        help="Grid carbon intensity in g CO2e per kWh, to turn energy into CO2e [default: "
+        "$LABELER_GRID_INTENSITY_G_PER_KWH or 473, the world average for 2024 (Ember, "
+        "Global Electricity Review 2025), marked as a default where shown].",
+        show_default=False,
+    ),
+]

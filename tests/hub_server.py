@@ -13,6 +13,11 @@ huggingface_hub 2.x calls when listing and downloading models, with the headers 
 - `HEAD`/`GET /{repo_id}/resolve/{rev}/{path}` with `ETag`, `X-Repo-Commit`, `Content-Length`
   and, for LFS files, `X-Linked-Etag`/`X-Linked-Size`; errors carry `X-Error-Code`.
 
+- writes for Spaces and datasets (what `labeler publish` uses): `POST /api/repos/create`,
+  `POST /api/{spaces|datasets}/{repo_id}/preupload/{rev}` and `…/commit/{rev}` (NDJSON,
+  regular files), `GET /api/{spaces|datasets}/{repo_id}[/tree/{rev}]`, for tokens in
+  `write_tokens` only; each commit is recorded in `HubRepo.commits`.
+
 Models are registered from Python (`add_model`), faults injected per path prefix (`inject`),
 and `add_synthetic_models` lists thousands of generated models for scale tests.
 Use it through the `loopback_hub` fixture (and `tiny_bert_files`, the files of a tiny real
@@ -178,6 +183,21 @@ class Fault:
     delay_s: float = 30.0
 
 
+@dataclass
+class HubRepo:
+    """A Space or dataset repository that `write_tokens` may commit to."""
+
+    repo_type: str  # space | dataset
+    repo_id: str
+    sdk: str | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    commits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(f"{self.repo_id}:{len(self.commits)}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -193,6 +213,8 @@ class LoopbackHub:
         self.page_size = page_size
         self.models: dict[str, HubModel] = {}
         self.authorized_tokens: set[str] = set()
+        self.write_tokens: set[str] = set()
+        self.repos: dict[tuple[str, str], HubRepo] = {}
         self.requests: list[RecordedRequest] = []
         self.library_sleeps_s: list[float] = []
         self._faults: list[Fault] = []
@@ -388,9 +410,17 @@ def _make_handler(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
             hub.requests.append(
                 RecordedRequest(self.command, path, split.query, self.headers.get("Authorization"))
             )
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if path == "/api/validate-yaml":
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            writes = path.startswith(("/api/repos/", "/api/spaces/", "/api/datasets/"))
+            fault = hub._take_fault(path) if writes else None
+            if fault is not None:
+                self._error(int(fault.kind), None, "injected fault")
+            elif path == "/api/validate-yaml":
                 self._json(200, {})
+            elif self._may_write() and path == "/api/repos/create":
+                self._create_repo(json.loads(body or b"{}"))
+            elif self._may_write() and path.startswith(("/api/spaces/", "/api/datasets/")):
+                self._write_repo(path, body)
             elif self.headers.get("Authorization"):
                 self._error(403, None, "You don't have the rights to create a commit here")
             else:
@@ -426,6 +456,8 @@ def _make_handler(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
                     self._list_models(split.query, query)
                 elif path.startswith("/api/models/"):
                     self._model_api(path.removeprefix("/api/models/"), query)
+                elif path.startswith(("/api/spaces/", "/api/datasets/")):
+                    self._read_repo(path)
                 elif "/resolve/" in path:
                     self._resolve(path, head=head)
                 else:
@@ -550,6 +582,83 @@ def _make_handler(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
                 body = body[offset:]
                 status = 206
             self._send(status, body, headers, head=head)
+
+        # -- Spaces and datasets: create, preupload, commit, info, tree ---------------------
+
+        def _may_write(self) -> bool:
+            auth = self.headers.get("Authorization", "")
+            return auth.removeprefix("Bearer ").strip() in hub.write_tokens
+
+        def _repo_at(self, path: str) -> tuple[HubRepo | None, str, str]:
+            kind, _, rest = path.removeprefix("/api/").partition("/")
+            parts = rest.split("/")
+            repo_id, action = "/".join(parts[:2]), parts[2] if len(parts) > 2 else ""
+            return hub.repos.get((kind.removesuffix("s"), repo_id)), repo_id, action
+
+        def _create_repo(self, payload: dict[str, Any]) -> None:
+            repo_type = payload.get("type") or "model"
+            repo_id = f"{payload['organization']}/{payload['name']}"
+            url = f"{hub.endpoint}/{repo_type}s/{repo_id}"
+            with hub._lock:
+                if (repo_type, repo_id) in hub.repos:
+                    self._json(409, {"error": "You already created this repo", "url": url})
+                    return
+                repo = HubRepo(repo_type, repo_id, sdk=payload.get("sdk"))
+                repo.files[".gitattributes"] = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
+                hub.repos[(repo_type, repo_id)] = repo
+            self._json(200, {"url": url, "name": repo_id, "id": repo_id})
+
+        def _write_repo(self, path: str, body: bytes) -> None:
+            repo, repo_id, action = self._repo_at(path)
+            if repo is None:
+                self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+            elif action == "preupload":
+                files = json.loads(body)["files"]
+                self._json(
+                    200,
+                    {
+                        "files": [
+                            {
+                                "path": f["path"],
+                                "uploadMode": "regular",
+                                "shouldIgnore": False,
+                                "oid": HubFile(f["path"], repo.files[f["path"]]).blob_oid
+                                if f["path"] in repo.files
+                                else None,
+                            }
+                            for f in files
+                        ]
+                    },
+                )
+            elif action == "commit":
+                lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+                with hub._lock:
+                    for line in lines:
+                        value = line["value"]
+                        if line["key"] == "file":
+                            repo.files[value["path"]] = base64.b64decode(value["content"])
+                        elif line["key"] == "deletedFile":
+                            repo.files.pop(value["path"], None)
+                    repo.commits.append({"lines": lines})
+                url = f"{hub.endpoint}/{repo.repo_type}s/{repo_id}/commit/{repo.sha}"
+                self._json(200, {"commitUrl": url, "commitOid": repo.sha})
+            else:
+                self._error(404, None, "no such endpoint")
+
+        def _read_repo(self, path: str) -> None:
+            repo, repo_id, action = self._repo_at(path)
+            if repo is None:
+                self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+            elif action == "":
+                self._json(200, {"id": repo_id, "sha": repo.sha, "private": False})
+            elif action == "tree":
+                entries = [
+                    {"type": "file", "oid": HubFile(p, c).blob_oid, "size": len(c), "path": p}
+                    for p, c in sorted(repo.files.items())
+                ]
+                self._json(200, entries)
+            else:
+                self._error(404, None, "no such endpoint")
 
         # -- responses ---------------------------------------------------------------------
 

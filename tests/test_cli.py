@@ -247,7 +247,8 @@ def test_happy_path(runner, tmp_path, tiny_bert):
     assert "unchanged" in second.stdout
     assert readme.read_text("utf-8") == once != original
     front_matter = original.split("---", 2)[1]
-    assert once.startswith("---" + front_matter + "---")
+    # the author's metadata as it was, then the label's model-index results (issue 25)
+    assert once.startswith("---" + front_matter + "model-index:")
     assert original.split("---", 2)[2].strip()[:200] in once
 
     rescan = runner.invoke(
