@@ -120,8 +120,8 @@ GridIntensityOpt = Annotated[
     typer.Option(
         "--grid-intensity-g-per-kwh",
         help="Grid carbon intensity in g CO2e per kWh, to turn energy into CO2e [default: "
-        "$LABELER_GRID_INTENSITY_G_PER_KWH or 473, the world average for 2024 (Ember, "
-        "Global Electricity Review 2025), marked as a default where shown].",
+        "$LABELER_GRID_INTENSITY_G_PER_KWH or 436, the world average for 2022 (Ember, "
+        "Global Electricity Review 2023), marked as a default where shown].",
         show_default=False,
     ),
 ]
