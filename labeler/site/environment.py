@@ -8,7 +8,9 @@ kept on disk (`bytecode_cache`) so a new process (the nightly CLI) skips Jinja's
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +74,29 @@ def environment(sources_hash: str = "") -> jinja2.Environment:
         grade_css=_grade_css(),
         label_bars=_label_bars(),
     )
+    env.globals["grade_chip"] = _remembered_chip(env)
     if sources_hash:
         _ENVIRONMENTS.clear()
         _ENVIRONMENTS[sources_hash] = env
     return env
+
+
+def _remembered_chip(env: jinja2.Environment) -> Callable[..., Markup]:
+    """The `grade_chip` macro of `_macros.html.j2` (the one definition of the chip on the
+    server), its output remembered per grade and flags: a page calls it up to a dozen times
+    with a handful of distinct arguments, and a macro call costs more than the chip."""
+    macro = env.get_template("_macros.html.j2").module.grade_chip  # type: ignore[attr-defined]
+
+    @functools.lru_cache(maxsize=64)
+    def chip(grade: str | None, estimated: bool, noisy: bool, borderline: bool) -> Markup:
+        return macro(grade, estimated, noisy, borderline)
+
+    def grade_chip(
+        grade: str | None, estimated: Any = False, noisy: Any = False, borderline: Any = False
+    ) -> Markup:
+        return chip(grade, bool(estimated), bool(noisy), bool(borderline))
+
+    return grade_chip
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
