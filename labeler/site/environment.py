@@ -21,6 +21,7 @@ from labeler.badges import GRADE_COLOURS, grade_colour, grade_text_colour
 from labeler.card import QUALITY_WORDS
 from labeler.costs import format_money
 from labeler.figures import format_change, format_date, format_energy, format_percent
+from labeler.site.provenance import group_rows
 from labeler.slugs import safe_segment
 from labels.scheme import GRADES
 
@@ -67,6 +68,7 @@ def environment(sources_hash: str = "") -> jinja2.Environment:
         grade_text=grade_text_colour,
         task_file=task_page_name,
         money=format_money,
+        provenance_rows=group_rows,
     )
     env.globals.update(
         grades=GRADES,

@@ -50,6 +50,15 @@ class CheaperLink:
 
 
 @dataclass(frozen=True, slots=True)
+class BadgeSnippet:
+    """A read-only text box with a copy button: how to embed the label's badge."""
+
+    element_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class LabelSection:
     """Everything one label's section of a model page shows."""
 
@@ -61,9 +70,7 @@ class LabelSection:
     not_applicable: tuple[Recommendation, ...]
     mentions_pruning: bool  # a tactic of this label prunes: the page explains masked pruning
     provenance: Provenance
-    badge_markdown: str
-    badge_html: str
-    badge_shields: str | None  # the shields.io snippet; None without a site URL
+    snippets: tuple[BadgeSnippet, ...]  # Markdown, HTML and, with a site URL, shields.io
     badge_src: str
     compare_href: str
     money: LabelMoney | None
@@ -141,11 +148,11 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
     recs = label.recommendations
     selection = state.alternatives.get((model_id, label.task, label.hardware))
     cheaper = selection.resolve() if selection else None
-    snippets = badge_snippets(model_id, site_url, label.hardware)
+    anchor = safe_segment(f"{label.task}--{label.hardware}")
     return LabelSection(
         label=label,
         runs=runs,
-        anchor=safe_segment(f"{label.task}--{label.hardware}"),
+        anchor=anchor,
         achievable=achievable_text(label),
         applicable=tuple(r for r in recs if r.applies),
         not_applicable=tuple(r for r in recs if not r.applies),
@@ -154,9 +161,7 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
         provenance=build_provenance(
             list(runs), state.hardware.get(fingerprint) if fingerprint else None
         ),
-        badge_markdown=snippets["markdown"],
-        badge_html=snippets["html"],
-        badge_shields=snippets.get("shields") or None,
+        snippets=_snippets(anchor, badge_snippets(model_id, site_url, label.hardware)),
         badge_src=f"../badges/{badge_stem(model_id, label.hardware)}.svg",
         # urlencode's own form (quote_plus), without its per-call overhead
         compare_href=f"../compare.html?m={quote_plus(model_id)}"
@@ -169,6 +174,18 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
             for a in (cheaper.alternatives if cheaper else ())
         ),
     )
+
+
+def _snippets(anchor: str, texts: dict[str, str]) -> tuple[BadgeSnippet, ...]:
+    boxes = [
+        BadgeSnippet(f"md-{anchor}", "Markdown", texts["markdown"]),
+        BadgeSnippet(f"html-{anchor}", "HTML", texts["html"]),
+    ]
+    if texts.get("shields"):
+        boxes.append(
+            BadgeSnippet(f"shields-{anchor}", "shields.io endpoint (Markdown)", texts["shields"])
+        )
+    return tuple(boxes)
 
 
 def render_model(state: RenderState, write: Callable[[str, str], int], model_id: str) -> None:
