@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install browser axe demo test lint format bench mutants clean gpu-wheels
+.PHONY: install browser axe demo test lint format golden bench mutants clean gpu-wheels
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Accept a change to what visitors get: rewrite tests/golden/pages/ (the index, a model page,
+# a task page, the compare page and a badge of the fixed test catalog) from today's code.
+golden: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.golden_pages --update
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/measurement.py

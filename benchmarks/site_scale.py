@@ -8,6 +8,12 @@ index bytes, bytes per model (every path counted; `disk_bytes_per_model` counts 
 files once) and the label rows the incremental build read go to build/bench/site.json (the
 larger run under "large").
 Run: `.venv/bin/python benchmarks/site_scale.py [--models N] [--large M]`.
+
+`--old PATH` compares this code with another checkout of the project (a git worktree of an
+older commit): each build runs in a fresh process importing one tree or the other, old and
+new alternately (`--repeats` rounds, the order swapped every round), on one machine in one
+run, and the medians and new/old ratios go to the output under "compare". `--code PATH`
+is how those processes pick their tree: it measures the labeler and labels packages of PATH.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import argparse
 import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +31,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _code_root(argv: list[str]) -> str:
+    """The tree whose code a run measures: `--code PATH`, else this one."""
+    if "--code" in argv[:-1]:
+        return str(Path(argv[argv.index("--code") + 1]).resolve())
+    return str(REPO)
+
+
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, _code_root(sys.argv))
 
 from labeler.site import SiteSummary, build_site  # noqa: E402
 from labels import Catalog, HardwareRecord  # noqa: E402
@@ -201,13 +219,87 @@ def measure(models: int, tmp: Path) -> dict[str, float | int]:
     }
 
 
+_COMPARED = (
+    "build_s",
+    "build_cpu_s",
+    "incremental_s",
+    "incremental_cpu_s",
+    "unchanged_rebuild_s",
+    "index_bytes",
+    "bytes_per_model",
+)
+
+
+def _measure_in_child(code: Path, models: int, tmp: Path) -> dict[str, Any]:
+    """`measure` in a fresh process that imports the labeler and labels of `code`."""
+    out = tmp / "child.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--code",
+            str(code),
+            "--models",
+            str(models),
+            "--large",
+            "0",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(code)},
+    )
+    return json.loads(out.read_text())
+
+
+def compare(old: Path, models: int, repeats: int) -> dict[str, Any]:
+    """Old and new code alternately, each build in its own process: medians and ratios."""
+    runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory(prefix="site-scale-compare-") as tmp:
+        for round_ in range(repeats):
+            order = [("old", old), ("new", REPO)]
+            for name, code in order if round_ % 2 == 0 else order[::-1]:
+                figures = _measure_in_child(code, models, Path(tmp))
+                runs[name].append(figures)
+                print(f"round {round_ + 1} {name}: " + json.dumps(figures), flush=True)
+    medians = {
+        name: {key: statistics.median(r[key] for r in rounds) for key in _COMPARED}
+        for name, rounds in runs.items()
+    }
+    ratios = {
+        key: round(medians["new"][key] / medians["old"][key], 3)
+        for key in _COMPARED
+        if medians["old"][key]
+    }
+    return {
+        "old_code": str(old),
+        "models": models,
+        "repeats": repeats,
+        "median": medians,
+        "new_over_old": ratios,
+        "runs": runs,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=100_000, help="second, larger run; 0 skips it")
     parser.add_argument("--out", type=Path, default=Path("build/bench/site.json"))
+    parser.add_argument(
+        "--old", type=Path, help="another checkout to compare with, old and new alternately"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of old and new (--old)")
+    parser.add_argument("--code", type=Path, help="measure the code of this checkout")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {"cpus": len(os.sched_getaffinity(0))}
+    if args.old is not None:
+        figures["compare"] = compare(args.old.resolve(), args.models, args.repeats)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(json.dumps({k: figures["compare"][k] for k in ("median", "new_over_old")}, indent=2))
+        return figures
     with tempfile.TemporaryDirectory(prefix="site-scale-") as tmp:
         figures.update(measure(args.models, Path(tmp)))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from benchmarks.site_scale import fill_synthetic_catalog
 from labeler.screenshots import CHROMIUM_ARGS, chromium_path, take_screenshots
-from labeler.site import build_site
+from labeler.site import build_site, environment
 from labeler.slugs import model_slug
 from tests.site_catalog import DISTILBERT_ID, HOSTILE_ID, MINILM_ID, VIT_ID, fill_catalog
 
@@ -72,6 +73,20 @@ def test_index_loads_without_console_errors(site: Path, watched: Watched) -> Non
     assert watched.page.locator("#labels-body tr").count() == 6
     assert "Showing 1\u20136 of 6 labels" in watched.page.locator("#table-status").inner_text()
     assert watched.errors == []
+
+
+def test_the_scripts_grade_chip_is_the_macros(site: Path, watched: Watched) -> None:
+    """The index and compare scripts draw chips with labelFormat.chip (static/format.js):
+    the same markup as the grade_chip macro of the server-rendered pages."""
+    macro = environment().get_template("_macros.html.j2").module.grade_chip
+    watched.page.goto((site / "index.html").as_uri())
+    for grade, flags in itertools.product(["A", "E", None], itertools.product([0, 1], repeat=3)):
+        drawn = watched.page.evaluate(
+            "([g, e, n, b]) => { const d = document.createElement('div');"
+            " d.appendChild(window.labelFormat.chip(g, e, n, b)); return d.innerHTML; }",
+            [grade, *flags],
+        )
+        assert drawn == str(macro(grade, *map(bool, flags)))
 
 
 def test_sorting_changes_row_order(site: Path, watched: Watched) -> None:

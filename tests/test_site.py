@@ -7,14 +7,17 @@ import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import threading
 from pathlib import Path
 
 import pytest
 
-import labeler.site
-import labeler.site_rows
+import labeler.site.build
+import labeler.site.manifest
+import labeler.site.rows
+import labeler.site.shared_pages
 from benchmarks.site_scale import change_one_model, fill_synthetic_catalog
 from labeler.site import (
     SiteSummary,
@@ -381,6 +384,32 @@ def test_a_new_site_url_renders_every_page_again(tmp_path: Path) -> None:
     assert SITE_URL in _page(tmp_path / "site", MINILM_ID)
 
 
+def test_a_change_to_any_module_the_pages_use_renders_every_page_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest hashes whole folders (labels/, labeler/, site/), so a module no list
+    named (labels/batching.py decides the batching advice's text) still makes every page
+    stale; a change to the command line, which makes no page, keeps them."""
+    repo = Path(labeler.site.manifest.__file__).resolve().parents[2]
+    copy = tmp_path / "repo"
+    for folder in ("labels", "labeler", "site"):
+        shutil.copytree(repo / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(labeler.site.manifest, "_REPO", copy)
+    catalog = fill_catalog(tmp_path / "catalog.duckdb")
+    site = tmp_path / "site"
+    assert build_site(catalog, site, workers=1).rendered_models == 5
+    assert build_site(catalog, site, workers=1).rendered_models == 0
+
+    with (copy / "labels" / "batching.py").open("a") as module:
+        module.write("\n# a change to page text\n")
+    again = build_site(catalog, site, workers=1)
+    assert again.full and again.rendered_models == 5
+
+    with (copy / "labeler" / "cli.py").open("a") as module:
+        module.write("\n# a change to the command line\n")
+    assert build_site(catalog, site, workers=1).rendered_models == 0
+
+
 def test_model_page_shows_provenance_as_labelled_groups(built: tuple[SiteSummary, Path]) -> None:
     _, site = built
     page = _page(site, MINILM_ID)
@@ -422,7 +451,7 @@ def test_a_parallel_build_ends_under_a_sigterm_handler_that_does_not_exit(
         assert not builder.is_alive(), "the site build hung after its pages were rendered"
         assert summaries[0].rendered_models == 400
         # and a worker stops by SIGTERM's default action, whatever its parent handles
-        reset = labeler.site._worker_signals_default
+        reset = labeler.site.build._worker_signals_default
         with mp.get_context("fork").Pool(1, initializer=reset) as pool:
             assert pool.apply(signal.getsignal, (signal.SIGTERM,)) == signal.SIG_DFL
     finally:
@@ -435,9 +464,9 @@ def test_one_changed_model_reads_only_the_rows_it_shows_up_in(
 ) -> None:
     """Change detection compares digests, so an incremental build reads the labels of the
     changed model, of its row chunk and of the pages that list it: not the whole catalog."""
-    monkeypatch.setattr(labeler.site_rows, "MODELS_PER_CHUNK", 40)
-    monkeypatch.setattr(labeler.site, "ROWS_PER_PAGE", 10)
-    monkeypatch.setattr(labeler.site, "TASK_TABLE_ROWS", 10)
+    monkeypatch.setattr(labeler.site.rows, "MODELS_PER_CHUNK", 40)
+    monkeypatch.setattr(labeler.site.shared_pages, "ROWS_PER_PAGE", 10)
+    monkeypatch.setattr(labeler.site.shared_pages, "TASK_TABLE_ROWS", 10)
     catalog = fill_synthetic_catalog(tmp_path / "c.duckdb", 400)  # 10 chunks, 5 tasks
     site = tmp_path / "site"
     calls: list[tuple[int, int]] = []

@@ -134,18 +134,9 @@
       th.appendChild(document.createTextNode(" ")); th.appendChild(remove);
       head.appendChild(th);
     });
-    function chip(g) {
-      var span = el("span", g || "n/a", "grade grade-" + (g || "na"));
-      span.title = g ? "class " + g : "not graded";
-      return span;
-    }
+    var chip = window.labelFormat.chip;  // static/format.js
     var lines = [
-      ["Grade", function (r) {
-        var frag = document.createDocumentFragment(); frag.appendChild(chip(r.g));
-        if (r.est) { frag.appendChild(document.createTextNode(" ")); frag.appendChild(el("abbr", "est.", "flag flag-est")); }
-        if (r.n) { frag.appendChild(document.createTextNode(" ")); frag.appendChild(el("abbr", "noisy", "flag flag-noisy")); }
-        return frag;
-      }],
+      ["Grade", function (r) { return chip(r.g, r.est, r.n); }],
       ["Achievable", function (r) { return r.b ? chip(r.b) : el("span", "\u2013", "muted"); }],
       ["Energy (Wh / 1k inferences)", function (r) { return formatEnergy(r.e); }, "num"],
       ["Latency p50 (ms per batch)", function (r) { return formatNumber(r.l, 1, ""); }, "num"],

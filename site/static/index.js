@@ -50,28 +50,7 @@
     return v === null || v === undefined ? "\u2013" : (v * 100).toFixed(1) + " %";
   }
 
-  function chip(grade, estimated, noisy) {
-    var frag = document.createDocumentFragment();
-    var span = document.createElement("span");
-    span.className = "grade grade-" + (grade || "na");
-    span.textContent = grade || "n/a";
-    span.title = grade ? "class " + grade : "not graded";
-    frag.appendChild(span);
-    if (estimated) { frag.appendChild(flag("est.", "flag-est", "estimated energy, not measured by a counter")); }
-    if (noisy) { frag.appendChild(flag("noisy", "flag-noisy", "noisy: the windows vary more than the scheme allows")); }
-    return frag;
-  }
-
-  function flag(text, cls, title) {
-    var el = document.createElement("abbr");
-    el.className = "flag " + cls;
-    el.textContent = text;
-    el.title = title;
-    var wrap = document.createDocumentFragment();
-    wrap.appendChild(document.createTextNode(" "));
-    wrap.appendChild(el);
-    return wrap;
-  }
+  var chip = window.labelFormat.chip;  // static/format.js
 
   function cell(tr, content, cls) {
     var td = document.createElement("td");

@@ -1,6 +1,6 @@
 // Label rows in chunk files (data/rows/rows-NNNN.js), loaded with <script src> because
 // fetch() is blocked on file://. Each chunk calls labelRows(k, rows). A model's chunk is
-// FNV-1a of its id (UTF-8) modulo the number of chunks, as in labeler/site_rows.py.
+// FNV-1a of its id (UTF-8) modulo the number of chunks, as in labeler/site/rows.py.
 (function () {
   "use strict";
   var received = {};

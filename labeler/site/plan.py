@@ -1,6 +1,6 @@
 """Which parts of the site a build must make again, decided from digests alone.
 
-The catalog answers one digest per model (`site_inputs.read_site_overview`); the last
+The catalog answers one digest per model (`inputs.read_site_overview`); the last
 build's manifest holds the digests it rendered. Comparing the two dicts tells which models
 changed, appeared or left without reading any of their rows, so a nightly build costs what
 changed, not what the catalog holds. From the changed models follow the row chunks and task
@@ -16,8 +16,8 @@ from functools import reduce
 from operator import xor
 from pathlib import Path
 
-from labeler.site_manifest import ModelEntry, SiteManifest
-from labeler.site_rows import chunk_of
+from labeler.site.manifest import ModelEntry, SiteManifest
+from labeler.site.rows import chunk_of
 from labeler.slugs import model_slug
 from labels.latest_label import LatestLabel
 

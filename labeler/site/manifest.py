@@ -42,6 +42,30 @@ def tree_hash(*roots: Path) -> str:
     return digest.hexdigest()
 
 
+_REPO = Path(__file__).resolve().parent.parent.parent
+# Modules of labeler/ that no page is made from (the command line and its screenshots):
+# left out of `render_code_hash` so that changing them keeps the last build's pages.
+_NOT_RENDER_CODE = ("cli", "screenshots")
+
+
+def render_code_hash() -> str:
+    """Hash of the code and sources a page can depend on: the site's templates and static
+    files, and every module of `labels/` and `labeler/` (this package included) but the
+    command line's. Whole folders, not a list of the modules the pages use today, so a
+    module that starts to decide page text is covered before anyone remembers to list it;
+    the cost is a full build after a change that touches no page."""
+    labeler_modules = [
+        path
+        for path in sorted((_REPO / "labeler").rglob("*.py"))
+        if not path.name.startswith(_NOT_RENDER_CODE)
+    ]
+    return tree_hash(
+        _REPO / "site",
+        *sorted((_REPO / "labels").rglob("*.py")),
+        *labeler_modules,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ModelEntry:
     """One model as the last build saw it."""
