@@ -25,7 +25,7 @@ from rich.table import Table
 
 from labeler.alternatives import alternatives_for
 from labeler.badges import badge_details, badge_snippets, badge_svg, shields_endpoint
-from labeler.carbon import carbon_for, resolve_grid_intensity
+from labeler.carbon import GridIntensity, carbon_for, resolve_grid_intensity
 from labeler.card import card_block, push_card, update_card
 from labeler.card_metadata import update_card_metadata
 from labeler.cli_options import (
@@ -448,6 +448,7 @@ def build_site_with_progress(
     site_url: str | None = None,
     full: bool = False,
     prices: Prices | None = None,
+    grid: GridIntensity | None = None,
 ) -> Any:
     """Build the site (incrementally unless `full`) with a progress bar over model pages."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -476,6 +477,7 @@ def build_site_with_progress(
             full=full,
             progress=on_progress,
             prices=prices,
+            grid=grid,
         )
 
 
@@ -509,7 +511,7 @@ def site(
 ) -> None:
     """Render the label website, badges and data downloads (only what changed)."""
     prices = resolve_prices(electricity_price, hardware_price, currency)
-    resolve_grid_intensity(grid_intensity)  # checked here; the model pages show its CO2e
+    grid = resolve_grid_intensity(grid_intensity)
     summary = build_site_with_progress(
         open_catalog(catalog, read_only=True),
         out_dir,
@@ -517,6 +519,7 @@ def site(
         site_url=site_url,
         full=full,
         prices=prices,
+        grid=grid,
     )
     out.print(_site_line(summary), markup=False)
 
@@ -917,7 +920,7 @@ def schedule(
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
     trigger = parse_cron(cron)
-    resolve_grid_intensity(grid_intensity)  # checked before the first cycle
+    grid = resolve_grid_intensity(grid_intensity)  # checked before the first cycle
     _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
     catalog_path = open_catalog(catalog, create=True).path
     protocol = protocol_overrides(
@@ -936,7 +939,7 @@ def schedule(
         options = ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor)
         summary = run_scan(refs, cat, options, should_stop=should_stop)
         graded = grade_catalog(cat)
-        built = build_site(Catalog(catalog_path, read_only=True), out_dir)
+        built = build_site(Catalog(catalog_path, read_only=True), out_dir, grid=grid)
         snapshot = take_snapshot(catalog_path, keep)
         kept = f"; snapshot {snapshot}" if snapshot else ""
         published = _publish_in_cycle(catalog_path, out_dir, publish_space, publish_dataset)
@@ -1017,7 +1020,7 @@ def demo(
         scanned_ok = scanned_ok and summary.ok
     graded = grade_catalog(cat)
     out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
-    built = build_site_with_progress(cat, out_dir)
+    built = build_site_with_progress(cat, out_dir, grid=grid)
     out.print(_site_line(built), markup=False)
     if any(label.model_id == MINILM_ID for label in cat.latest_labels()):
         bom_path = out_dir.parent / "bom" / "all-MiniLM-L6-v2.cdx.json"  # build/bom/ by default

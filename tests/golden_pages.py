@@ -19,6 +19,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from labeler.carbon import DEFAULT_GRID
 from labeler.costs import Prices
 from labeler.site import build_site
 from labeler.slugs import badge_stem, model_slug
@@ -41,7 +42,15 @@ def build_pages(work_dir: Path) -> dict[str, bytes]:
     """Build the fixed catalog's site under `work_dir`; the golden pages' bytes by name."""
     catalog = fill_catalog(work_dir / "catalog.duckdb")
     site = work_dir / "site"
-    build_site(catalog, site, site_url=SITE_URL, workers=1, prices=Prices(), built_on=BUILT_ON)
+    build_site(
+        catalog,
+        site,
+        site_url=SITE_URL,
+        workers=1,
+        prices=Prices(),
+        grid=DEFAULT_GRID,
+        built_on=BUILT_ON,
+    )
     return {name: (site / rel).read_bytes() for rel, name in PAGES.items()}
 
 

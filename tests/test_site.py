@@ -19,6 +19,7 @@ import labeler.site.manifest
 import labeler.site.rows
 import labeler.site.shared_pages
 from benchmarks.site_scale import change_one_model, fill_synthetic_catalog
+from labeler.carbon import GridIntensity
 from labeler.site import (
     SiteSummary,
     build_site,
@@ -509,3 +510,35 @@ def test_one_changed_model_reads_only_the_rows_it_shows_up_in(
     assert {rel for rel in differ if rel.startswith("models/")} == {
         f"models/{model_slug(changed_id)}.html"
     }
+
+
+def test_model_page_and_badge_json_show_co2e_and_mark_the_default_grid(
+    tmp_path: Path, built: tuple[SiteSummary, Path]
+) -> None:
+    _, site = built
+    page = _page(site, MINILM_ID)
+    details = json.loads(
+        (
+            site / "badges" / f"{badge_stem(MINILM_ID, 'cpu-x86-64')}.recommendations.json"
+        ).read_text()
+    )
+    carbon = details["carbon"]
+    # the default grid, said as a default on the page and in the JSON
+    assert carbon["grid_intensity_is_default"] is True
+    assert carbon["co2e_g_per_1k"] == pytest.approx(
+        details["energy_wh_per_1k"] / 1000 * carbon["grid_intensity_g_per_kwh"]
+    )
+    assert f"{carbon['co2e_g_per_1k']:.3g} g CO2e per 1,000 inferences" in page
+    assert "default: Ember" in page
+
+    # a given grid intensity: another figure, no default mark, and every page rebuilt
+    catalog = fill_catalog(tmp_path / "catalog.duckdb")
+    out = tmp_path / "site"
+    build_site(catalog, out, site_url=SITE_URL)
+    again = build_site(catalog, out, site_url=SITE_URL, grid=GridIntensity(100.0, "given", False))
+    assert again.full
+    given = _page(out, MINILM_ID)
+    co2e = details["energy_wh_per_1k"] / 1000 * 100.0
+    assert f"{co2e:.3g} g CO2e per 1,000 inferences" in given
+    assert "grid 100 g CO2e/kWh, given" in given
+    assert "default: Ember" not in given

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from labeler.alternatives import ModelAlternatives
-from labeler.badges import badge_svg, cheaper_alternative_json, shields_endpoint
+from labeler.badges import badge_svg, carbon_json, cheaper_alternative_json, shields_endpoint
+from labeler.carbon import Carbon
 from labeler.card import top_recommendation
 from labeler.site.environment import script_json
 from labeler.site.files import link_file
@@ -50,10 +51,11 @@ def badge_texts(
     cheaper: ModelAlternatives | None,
     site_url: str | None,
     achievable: str,
+    carbon: Carbon | None = None,
 ) -> tuple[str, str, str]:
     """The badge SVG, its shields.io endpoint JSON and its recommendations JSON (which
     also names the cheapest comparable alternative model, when there is one). `achievable`
-    is the label section's `achievable_text(label)`."""
+    is the label section's `achievable_text(label)`, `carbon` its CO2e."""
     estimated = bool(label.estimated)
     svg, endpoint = _badge_file_texts(
         label.grade, estimated, label.best_grade, bool(label.borderline)
@@ -72,6 +74,7 @@ def badge_texts(
         "eei": label.eei,
         "eei_low": label.eei_low,
         "eei_high": label.eei_high,
+        "carbon": carbon_json(carbon),
         "reference_model": label.reference_model,
         "energy_j_per_token": label.energy_j_per_token,
         "achievable": achievable,

@@ -34,6 +34,7 @@ from labeler.alternatives import (
     read_labelled_models,
     select_alternatives,
 )
+from labeler.carbon import GridIntensity, resolve_grid_intensity
 from labeler.costs import Prices, resolve_prices
 from labeler.site.badge_files import model_files
 from labeler.site.environment import SITE_SOURCE, environment
@@ -95,6 +96,7 @@ def build_site(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     prices: Prices | None = None,
+    grid: GridIntensity | None = None,
     built_on: date | None = None,
 ) -> SiteSummary:
     """Render the site into `out_dir`, re-rendering only what changed since the last build.
@@ -102,7 +104,8 @@ def build_site(
     `full` ignores the last build's manifest and renders everything. `workers` is the
     number of processes rendering model pages (default: one per usable core); `progress`
     is called with (models rendered, models to render) as the build goes. `prices` turn
-    energy and run time into money (default: `labeler.costs.resolve_prices()`).
+    energy and run time into money (default: `labeler.costs.resolve_prices()`), `grid`
+    energy into CO2e (default: `labeler.carbon.resolve_grid_intensity()`).
     `built_on` is the day the shared pages say they were built (default: today), fixed by
     tests that compare pages byte for byte.
     """
@@ -111,6 +114,7 @@ def build_site(
     scheme = scheme or load_scheme()
     reads = LabelReads()
     prices = prices or resolve_prices()
+    grid = grid or resolve_grid_intensity()
     # A model's "cheaper models" section depends on the other labels of its task and
     # hardware: each label's selection (from every label's summary, not its rows) joins the
     # model's digest, so a page is rendered again when its list changes.
@@ -119,7 +123,7 @@ def build_site(
         overview = read_site_overview(con)
         digests = _with_alternatives(overview.model_digests, alternatives)
         shared = _shared_hash(
-            scheme, site_url, overview.tasks, overview.hardware_digest + repr(prices)
+            scheme, site_url, overview.tasks, overview.hardware_digest + repr(prices) + repr(grid)
         )
         previous = None if full else SiteManifest.load(out_dir)
         if previous is None or previous.shared_hash != shared:
@@ -148,6 +152,7 @@ def build_site(
         "built_on": None,
         "tasks": overview.tasks,
         "prices": prices,
+        "grid": grid,
     }
     todo = [m for m in plan.render if labels_by_model.get(m)]
     state = RenderState(

@@ -29,6 +29,7 @@ from labeler.alternatives import (
     ModelAlternatives,
 )
 from labeler.badges import badge_snippets
+from labeler.carbon import Carbon, carbon_for
 from labeler.card import achievable_text
 from labeler.costs import LabelMoney, label_money
 from labeler.recommend import BatchingSummary, batching_summary
@@ -74,6 +75,7 @@ class LabelSection:
     badge_src: str
     compare_href: str
     money: LabelMoney | None
+    carbon: Carbon | None  # CO2e per 1,000 inferences on the build's grid intensity
     batching: BatchingSummary | None
     cheaper: ModelAlternatives | None
     cheaper_links: tuple[CheaperLink, ...]
@@ -167,6 +169,7 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
         compare_href=f"../compare.html?m={quote_plus(model_id)}"
         f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
         money=label_money(recs, list(runs), state.common["prices"]),
+        carbon=carbon_for(label.energy_wh_per_1k, state.common["grid"]),
         batching=batching_summary(list(runs)),
         cheaper=cheaper,
         cheaper_links=tuple(
@@ -199,7 +202,9 @@ def render_model(state: RenderState, write: Callable[[str, str], int], model_id:
         sections.append(section)
         if label.hardware not in badged:
             badged.add(label.hardware)
-            texts = badge_texts(model_id, label, section.cheaper, site_url, section.achievable)
+            texts = badge_texts(
+                model_id, label, section.cheaper, site_url, section.achievable, section.carbon
+            )
             write_badge(write, root, model_id, texts, label.hardware)
     # the model's own badge is its first label's: the same files, linked rather than copied
     link_own_badge(root, model_id, model_labels[0].hardware)
