@@ -1,0 +1,110 @@
+"""Scan → grade → site (→ snapshot): the schedule's nightly cycle and the demo, as functions.
+
+Both tie the scanner to the labeler, which only the CLI may do (docs/extending.md, "Where
+logic lives"): this module is imported by `labeler/cli.py` alone, and takes the scan runner
+and the site builder as arguments, so the CLI keeps its progress bars and a test can run a
+cycle without a command line. torch loads with the first scan, not on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labeler.grading import GradeSummary, grade_catalog
+from labels.catalog import Catalog
+from labels.snapshots import take_snapshot
+from scanner.discovery.demo import demo_scan_plan, discover_demo_models
+from scanner.discovery.selection import DEFAULT_MODELS_DIR, ModelSelection, discover_models
+from scanner.scan_run import ScanPlan
+
+ScanRunner = Callable[[ScanPlan, Callable[[], bool]], Any]  # returns a scanner ScanSummary
+SiteBuilder = Callable[[Catalog, Path], Any]  # returns a labeler.site SiteSummary
+
+
+def scan_without_progress(plan: ScanPlan, should_stop: Callable[[], bool]) -> Any:
+    """The plain scan, for callers with no progress to show."""
+    from scanner.scan import scan  # torch: only when a cycle scans
+
+    return scan(plan.refs, plan.catalog, plan.options, should_stop=should_stop)
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """What one scheduled cycle did, and the line the schedule logs for it."""
+
+    scan: Any  # ScanSummary
+    graded: GradeSummary
+    site: Any  # SiteSummary
+    snapshot: Path | None
+
+    def one_line(self) -> str:
+        kept = f"; snapshot {self.snapshot}" if self.snapshot else ""
+        return (
+            f"{self.scan.benchmarked} benchmarked, {self.scan.unchanged} unchanged, "
+            f"{self.scan.failed} failed; {self.graded.graded} graded; site {self.site.models} "
+            f"models, {self.site.rendered_models} rendered{kept}"
+        )
+
+
+def run_cycle(
+    catalog_path: Path,
+    selection: ModelSelection,
+    options: Any,  # ScanOptions, checked by the caller once for every cycle
+    out_dir: Path,
+    keep_snapshots: int,
+    *,
+    build_site: SiteBuilder,
+    run_scan: ScanRunner = scan_without_progress,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> CycleSummary:
+    """Scan what changed, grade, build the site (incrementally), and snapshot the catalog.
+
+    The catalog is opened afresh each cycle: between cycles another process may have
+    written it, and a writer is never kept open overnight.
+    """
+    catalog = Catalog(catalog_path)
+    summary = run_scan(ScanPlan(discover_models(selection), catalog, options), should_stop)
+    graded = grade_catalog(catalog)
+    built = build_site(Catalog(catalog_path, read_only=True), out_dir)
+    return CycleSummary(summary, graded, built, take_snapshot(catalog_path, keep_snapshots))
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    scans: list[Any]  # one ScanSummary per group of the demo's plan
+    graded: GradeSummary
+    site: Any  # SiteSummary
+
+    @property
+    def ok(self) -> bool:
+        return all(scan.ok for scan in self.scans)
+
+
+def run_demo(
+    catalog: Catalog,
+    protocol: dict[str, float | int | bool],
+    out_dir: Path,
+    *,
+    build_site: SiteBuilder,
+    run_scan: ScanRunner = scan_without_progress,
+    models_dir: Path = DEFAULT_MODELS_DIR,
+) -> DemoSummary:
+    """Scan the bundled demo models on CPU, grade them, and build the site.
+
+    MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
+    (one per task) is measured on its baseline alone (`demo_scan_plan`).
+    """
+    from scanner.scan import ScanOptions  # torch: only when the demo scans
+
+    scans = [
+        run_scan(
+            ScanPlan(refs, catalog, ScanOptions(device="cpu", protocol=protocol, tactics=tactics)),
+            lambda: False,
+        )
+        for refs, tactics in demo_scan_plan(discover_demo_models(models_dir / "demo"))
+    ]
+    graded = grade_catalog(catalog)
+    return DemoSummary(scans, graded, build_site(catalog, out_dir))
