@@ -67,14 +67,18 @@ def discover_models(selection: ModelSelection) -> list[ModelRef]:
     model_ids = None if selection.models_file is None else read_models_file(selection.models_file)
     if not selection.tasks and not model_ids:
         raise DiscoveryError("--source hub needs --task or --models")
-    return discover_hub_models(
-        list(selection.tasks),
-        selection.top,
-        sort=selection.ranking.value,
-        library=selection.library,
-        model_ids=model_ids,
-        cache_dir=selection.models_dir / "hub",
-        allow_pickle=selection.allow_pickle,
-        max_download_gb=selection.max_download_gb,
-        max_params=selection.max_params,
+    # A generator that fetches as it goes: listed whole here, so the caller counts them
+    # (the scan's progress) and a Hub failure comes before the catalog is created.
+    return list(
+        discover_hub_models(
+            list(selection.tasks),
+            selection.top,
+            sort=selection.ranking.value,
+            library=selection.library,
+            model_ids=model_ids,
+            cache_dir=selection.models_dir / "hub",
+            allow_pickle=selection.allow_pickle,
+            max_download_gb=selection.max_download_gb,
+            max_params=selection.max_params,
+        )
     )
