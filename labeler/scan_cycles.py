@@ -16,6 +16,7 @@ from typing import Any
 from labeler.grading import GradeSummary, grade_catalog
 from labels.catalog import Catalog
 from labels.snapshots import take_snapshot
+from scanner.discovery.base import ModelRef
 from scanner.discovery.demo import demo_scan_plan, discover_demo_models
 from scanner.discovery.selection import DEFAULT_MODELS_DIR, ModelSelection, discover_models
 from scanner.scan_run import ScanPlan
@@ -90,21 +91,25 @@ def run_demo(
     *,
     build_site: SiteBuilder,
     run_scan: ScanRunner = scan_without_progress,
-    models_dir: Path = DEFAULT_MODELS_DIR,
+    refs: list[ModelRef] | None = None,
 ) -> DemoSummary:
     """Scan the bundled demo models on CPU, grade them, and build the site.
 
     MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
-    (one per task) is measured on its baseline alone (`demo_scan_plan`).
+    (one per task) is measured on its baseline alone (`demo_scan_plan`). `refs` defaults to
+    the bundled models, built under build/models/demo the first time.
     """
     from scanner.scan import ScanOptions  # torch: only when the demo scans
 
+    if refs is None:
+        refs = discover_demo_models(DEFAULT_MODELS_DIR / "demo")
+
     scans = [
         run_scan(
-            ScanPlan(refs, catalog, ScanOptions(device="cpu", protocol=protocol, tactics=tactics)),
+            ScanPlan(group, catalog, ScanOptions(device="cpu", protocol=protocol, tactics=tactics)),
             lambda: False,
         )
-        for refs, tactics in demo_scan_plan(discover_demo_models(models_dir / "demo"))
+        for group, tactics in demo_scan_plan(refs)
     ]
     graded = grade_catalog(catalog)
     return DemoSummary(scans, graded, build_site(catalog, out_dir))

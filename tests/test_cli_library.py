@@ -305,3 +305,38 @@ def test_a_cycle_scans_grades_builds_and_snapshots(tmp_path):
         f"1 benchmarked, 2 unchanged, 0 failed; {done.graded.graded} graded; site "
     )
     assert done.one_line().endswith(f"; snapshot {done.snapshot}")
+
+
+def test_the_demo_scans_its_plan_then_grades_and_builds(tmp_path):
+    from labeler.scan_cycles import run_demo
+    from labeler.site import build_site
+    from scanner.discovery.base import ModelRef
+    from scanner.discovery.demo import demo_scan_plan
+    from scanner.scan import ScanSummary
+
+    refs = [
+        ModelRef(f"demo/{name}", "r1", "text-classification", "demo", None, synthetic=synthetic)
+        for name, synthetic in [("real", False), ("tiny-a", True), ("tiny-b", True)]
+    ]
+    scanned: list[tuple[list[str], list[str] | None, str]] = []
+
+    def record_scan(plan, should_stop):
+        options = plan.options
+        scanned.append(([r.model_id for r in plan.refs], options.tactics, options.device))
+        assert options.protocol == {"windows": 1} and not should_stop()
+        return ScanSummary(scan_id=f"s{len(scanned)}", failed=len(scanned) - 1)
+
+    catalog = fill_catalog(tmp_path / "catalog.duckdb")
+    done = run_demo(
+        catalog,
+        {"windows": 1},
+        tmp_path / "site",
+        build_site=build_site,
+        run_scan=record_scan,
+        refs=refs,
+    )
+    plan = demo_scan_plan(refs)
+    assert scanned == [([r.model_id for r in group], tactics, "cpu") for group, tactics in plan]
+    assert [ids for ids, _, _ in scanned] == [["demo/real"], ["demo/tiny-a", "demo/tiny-b"]]
+    assert not done.ok  # the second group "failed" one model
+    assert done.graded.labels and (tmp_path / "site" / "index.html").is_file()
