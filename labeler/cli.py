@@ -71,6 +71,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: rich's boxes cut long option names to '…' at 80 columns and read
+    # "[default: $LABELER_…]" in a help text as markup, dropping it.
+    rich_markup_mode=None,
 )
 out = Console(soft_wrap=True)  # long lines (paths, ids) are never broken
 err = Console(stderr=True, soft_wrap=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import typer.main
 from typer.testing import CliRunner
 
 from labeler.cli import app
@@ -165,6 +166,16 @@ def test_sql_table_fits_80_columns_and_keeps_every_value(labelled, query):
     ).rows:
         assert MINILM_ID in result.stdout and hardware in result.stdout
         assert grade is None or grade in result.stdout.split()
+
+
+@pytest.mark.parametrize("command", sorted(typer.main.get_command(app).commands))
+def test_help_fits_80_columns_and_keeps_the_defaults(command):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert_fits_80_columns(result.stdout)
+    for param in typer.main.get_command(app).commands[command].params:
+        if param.help and "[default: $" in param.help:  # rich once read these as markup
+            assert "[default:" in result.stdout and "$LABELER_" in result.stdout
 
 
 def test_alternatives_fit_80_columns(labelled):
