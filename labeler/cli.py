@@ -1,7 +1,9 @@
 """The `labeler` command: a thin layer over the library.
 
 Each command parses options, calls one library function, prints, and turns expected errors
-into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed).
+into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed). The
+logic lives in the library (docs/extending.md, "Where logic lives"); what stays here is
+presentation: progress bars, the 80-column layout, exit statuses.
 
 Modules that import torch (the scan, the benchmark) or huggingface_hub (the Hub) are
 imported inside the commands that need them, so `labeler grade`, `site`, `badge` and
