@@ -1,7 +1,9 @@
 """The `labeler` command: a thin layer over the library.
 
 Each command parses options, calls one library function, prints, and turns expected errors
-into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed).
+into one line on stderr and a non-zero exit (2 for bad input, 1 when models failed). The
+logic lives in the library (docs/extending.md, "Where logic lives"); what stays here is
+presentation: progress bars, the 80-column layout, exit statuses.
 
 Modules that import torch (the scan, the benchmark) or huggingface_hub (the Hub) are
 imported inside the commands that need them, so `labeler grade`, `site`, `badge` and
@@ -12,16 +14,15 @@ from __future__ import annotations
 
 import csv
 import functools
-import importlib.util
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from labeler.alternatives import alternatives_for
 from labeler.badges import badge_details, badge_snippets, badge_svg, shields_endpoint
@@ -29,59 +30,56 @@ from labeler.carbon import GridIntensity, carbon_for, resolve_grid_intensity
 from labeler.card import card_block, push_card, update_card
 from labeler.card_metadata import update_card_metadata
 from labeler.cli_options import (
+    BadgeFormat,
     CatalogOpt,
     CurrencyOpt,
     DeviceOpt,
     ElectricityPriceOpt,
     ExecutorOpt,
+    ExportFormat,
     FixedPairsOpt,
     GridIntensityOpt,
     HardwarePriceOpt,
+    MeterName,
     MinPairsOpt,
+    OneLineErrors,
+    ProtocolName,
     SchemeOpt,
     SiteOutOpt,
     SiteUrlOpt,
+    SqlFormat,
     TacticOpt,
     TaskOpt,
     TopOpt,
     WindowSecondsOpt,
     WindowsOpt,
+    choice_option,
     protocol_overrides,
 )
-from labeler.costs import (
-    Prices,
-    baseline_cost_per_million,
-    format_money,
-    resolve_prices,
-    variant_money,
-)
-from labeler.figures import format_change, format_energy
+from labeler.cli_tables import query_renderables, recommendation_tables
+from labeler.costs import Prices, resolve_prices
+from labeler.figures import format_energy
 from labeler.grading import grade_catalog
-from labeler.recommend import PRIORITIES, batching_sentence, headline, order_by_priority
-from labels.batching import batch_sweep_from_json, batching_advice, parse_batch_sizes
-from labels.catalog import (
-    Catalog,
-    catalog_exists,
-    check_catalog_folder,
-    default_catalog_path,
-)
+from labeler.label_lookup import find_label
+from labeler.recommend import Priority
+from labeler.recommendation_report import recommendation_report
+from labels.catalog import Catalog
 from labels.errors import LabelerError
-from labels.latest_label import LatestLabel
 from labels.scheme import DEFAULT_SCHEME_VERSION, load_scheme
-from scanner.discovery.demo import demo_scan_plan, discover_demo_models
-from scanner.discovery.local import discover_local_models
-from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
-from scanner.executors.registry import executor_names
+from scanner.discovery.selection import HubRanking, ModelSelection
 from scanner.library_logs import quiet_library_logs
-from scanner.tactics.registry import tactic_names
-from scanner.tasks.registry import task_names
+from scanner.scan_checks import batch_sizes_option
 
 app = typer.Typer(
     name="labeler",
+    cls=OneLineErrors,
     help="A-G energy labels for Hugging Face models: scan, grade, publish.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: rich's boxes cut long option names to '…' at 80 columns and read
+    # "[default: $LABELER_…]" in a help text as markup, dropping it.
+    rich_markup_mode=None,
 )
 out = Console(soft_wrap=True)  # long lines (paths, ids) are never broken
 err = Console(stderr=True, soft_wrap=True)
@@ -139,8 +137,9 @@ def scan(
     task: TaskOpt = None,
     top: TopOpt = 10,
     sort: Annotated[
-        str, typer.Option("--sort", help="Hub ranking: downloads or likes.")
-    ] = "downloads",
+        HubRanking,
+        choice_option(HubRanking, "--sort", "ranking", "Hub ranking: downloads or likes."),
+    ] = HubRanking.DOWNLOADS,
     library: Annotated[str | None, typer.Option("--library", help="Hub library filter.")] = None,
     models_file: Annotated[
         Path | None, typer.Option("--models", help="File of Hub model ids, one a line (hub).")
@@ -169,7 +168,8 @@ def scan(
     executor: ExecutorOpt = "subprocess",
     address: Annotated[str | None, typer.Option("--address", help="Ray cluster address.")] = None,
     meter: Annotated[
-        str | None, typer.Option("--meter", help="Force nvml, nvml-power, rapl or estimate.")
+        MeterName | None,
+        choice_option(MeterName, "--meter", "meter", "Force nvml, nvml-power, rapl or estimate."),
     ] = None,
     max_download_gb: Annotated[
         float | None, typer.Option("--max-download-gb", help="Skip larger Hub models.")
@@ -190,13 +190,15 @@ def scan(
     ] = None,
     scheme: SchemeOpt = DEFAULT_SCHEME_VERSION,
     protocol_name: Annotated[
-        str,
-        typer.Option(
+        ProtocolName,
+        choice_option(
+            ProtocolName,
             "--protocol",
-            help="scheme (graded labels, the default) or energy-score (the AI Energy Score's "
+            "protocol",
+            "scheme (graded labels, the default) or energy-score (the AI Energy Score's "
             "protocol: batch 1, 1,000 queries, fp32, 10 new tokens; shown apart, not graded).",
         ),
-    ] = "scheme",
+    ] = ProtocolName.SCHEME,
     batch_sizes: Annotated[
         str | None,
         typer.Option(
@@ -210,28 +212,18 @@ def scan(
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
     from scanner.scan import ScanOptions  # torch: imported by the commands that scan
+    from scanner.scan_run import plan_scan
 
-    _check_scan_options(scheme, task, executor, tactic, device)
-    _check_protocol(protocol_name, tactic)
-    if sort not in ("downloads", "likes"):
-        raise UsageError(f"--sort must be downloads or likes, not {sort!r}")
-    eval_data_path = _eval_data_path(eval_data)  # a bad file fails before any download
-    sizes = _batch_sizes(batch_sizes, protocol_name)
-    # A bad, damaged or newer catalog fails before any download too; a new one is created
-    # only once discovery has found something to scan.
-    catalog_path = catalog or default_catalog_path()
-    check_catalog_folder(catalog_path)
-    existing = Catalog(catalog_path) if catalog_exists(catalog_path) else None
-    refs = _discover(
-        source,
-        task,
-        top,
-        sort,
-        library,
-        models_file,
-        models_dir,
-        allow_pickle,
-        max_download_gb,
+    selection = ModelSelection(
+        source=source,
+        tasks=tuple(task or ()),
+        top=top,
+        ranking=sort,
+        library=library,
+        models_file=models_file,
+        models_dir=models_dir,
+        allow_pickle=allow_pickle,
+        max_download_gb=max_download_gb,
         max_params=max_params,
     )
     protocol = protocol_overrides(
@@ -251,144 +243,28 @@ def scan(
         timeout_s=timeout,
         executor=executor,
         address=address,
-        meter=meter,
+        meter=meter.value if meter else None,
         scheme_version=scheme,
         max_params=max_params,
-        eval_data=eval_data_path,
-        protocol_name=protocol_name,
-        batch_sizes=sizes,
+        eval_data=None if eval_data is None else str(eval_data),
+        protocol_name=protocol_name.value,
+        batch_sizes=batch_sizes_option(batch_sizes, protocol_name.value),
     )
-    summary = run_scan(refs, existing or open_catalog(catalog, create=True), options)
+    # Bad options, then a bad catalog, fail before any download (scanner.scan_run).
+    summary = scan_with_progress(plan_scan(selection, options, catalog))
     if not summary.ok:
         raise typer.Exit(1)
 
 
-def _check_scan_options(
-    scheme: str, tasks: list[str] | None, executor: str, tactics: list[str] | None, device: str
-) -> None:
-    """The options `scan` and `schedule` share, checked before any model is touched."""
-    loaded = load_scheme(scheme)
-    # Every tag with an adapter, built-in or plugin: the registry is the one list of tasks.
-    known_tasks = sorted(task_names())
-    unknown_tasks = [t for t in tasks or [] if t not in known_tasks]
-    if unknown_tasks:
-        raise UsageError(f"unknown task {unknown_tasks[0]!r} (known: {', '.join(known_tasks)})")
-    if executor not in executor_names():
-        raise UsageError(f"unknown executor {executor!r} (known: {', '.join(executor_names())})")
-    if executor == "ray" and importlib.util.find_spec("ray") is None:
-        raise UsageError("the ray executor needs Ray: pip install '.[ray]'")
-    _check_tactics(tactics, device)
-    if not loaded.paired_reference:  # v1: stored reference energies for a few profiles only
-        from scanner.hardware import detect_hardware
-
-        profile = detect_hardware(device).profile
-        if not loaded.has_references_for(profile):
-            raise UsageError(
-                f"scheme {loaded.version} has no reference energy for hardware {profile}: "
-                "use a scheme with reference models (--scheme v2)"
-            )
-
-
-def _batch_sizes(text: str | None, protocol_name: str) -> list[int]:
-    """`--batch-sizes` parsed; bad sizes, or a sweep with the energy-score protocol, exit 2."""
-    if text is None:
-        return []
-    if protocol_name == ENERGY_SCORE:
-        raise UsageError("--batch-sizes goes with the scheme protocol (energy-score is batch 1)")
-    try:
-        return parse_batch_sizes(text)
-    except ValueError as exc:
-        raise UsageError(f"--batch-sizes: {exc}") from None
-
-
-def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
-    if protocol_name not in PROTOCOLS:
-        raise UsageError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
-    if protocol_name == ENERGY_SCORE and tactics:
-        raise UsageError("--protocol energy-score measures the baseline alone: drop --tactic")
-
-
-def _check_tactics(tactics: list[str] | None, device: str) -> None:
-    if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
-        raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
-    if device.startswith("cuda"):
-        import torch  # only to check a CUDA device: other commands start without torch
-
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {device}: torch sees no CUDA device on this machine")
-    if not tactics:
-        return
-    known = tactic_names()
-    unknown = [t for t in tactics if t not in known]
-    if unknown:
-        raise UsageError(f"unknown tactic {unknown[0]!r} (known: {', '.join(sorted(known))})")
-
-
-def _eval_data_path(path: Path | None) -> str | None:
-    """Check the labelled file before any model is benchmarked; children get its full path."""
-    if path is None:
-        return None
-    from scanner.tasks.eval_data import EvalDataError, read_eval_data  # torch, as above
-
-    try:
-        read_eval_data(path)
-    except EvalDataError as exc:
-        raise UsageError(str(exc)) from None
-    return str(path.resolve())
-
-
-def _discover(
-    source,
-    task,
-    top,
-    sort,
-    library,
-    models_file,
-    models_dir,
-    allow_pickle,
-    max_download_gb,
-    max_params=None,
-):  # noqa: ANN001, ANN202
-    if source == "demo":
-        return discover_demo_models(models_dir / "demo")
-    if source == "hub":
-        from scanner.discovery.hub import discover_hub_models  # huggingface_hub: hub only
-
-        model_ids = None
-        if models_file is not None:
-            if not models_file.is_file():
-                raise UsageError(f"no such models file: {models_file}")
-            model_ids = [
-                line.strip()
-                for line in models_file.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.startswith("#")
-            ]
-        if not task and not model_ids:
-            raise UsageError("--source hub needs --task or --models")
-        return discover_hub_models(
-            list(task or []),
-            top,
-            sort=sort,
-            library=library,
-            model_ids=model_ids,
-            cache_dir=models_dir / "hub",
-            allow_pickle=allow_pickle,
-            max_download_gb=max_download_gb,
-            max_params=max_params,
-        )
-    return discover_local_models(Path(source))
-
-
-def run_scan(
-    refs: Any, catalog: Catalog, options: Any, should_stop: Callable[[], bool] = lambda: False
-) -> Any:
-    """Scan with a progress bar; print one line per model that did not go through."""
+def scan_with_progress(plan: Any, should_stop: Callable[[], bool] = lambda: False) -> Any:
+    """Run a `ScanPlan` with a progress bar; print one line per model that did not go
+    through, and the scan's summary."""
     # rich.progress and the scan (torch) load only when a scan runs.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from scanner.scan import ScanEvent
     from scanner.scan import scan as scan_models  # torch: only when scanning
 
-    refs = list(refs) if not isinstance(refs, list) else refs
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -400,14 +276,14 @@ def run_scan(
     )
 
     with progress:
-        bar = progress.add_task("scan", total=len(refs), model="")
+        bar = progress.add_task("scan", total=len(plan.refs), model="")
 
-        def on_event(kind: str, ref: Any, detail: str) -> None:
-            if kind == "start":
+        def on_event(kind: ScanEvent, ref: Any, detail: str) -> None:
+            if kind is ScanEvent.START:
                 progress.update(bar, model=ref.model_id)
                 return
             progress.advance(bar)
-            if kind in ("failed", "skipped"):
+            if kind in (ScanEvent.FAILED, ScanEvent.SKIPPED):
                 err.print(
                     f"{kind}: {ref.model_id}: {detail}",
                     markup=False,
@@ -417,11 +293,13 @@ def run_scan(
             if not err.is_terminal:
                 err.print(f"{kind}: {ref.model_id}", markup=False, highlight=False)
 
-        summary = scan_models(refs, catalog, options, on_event=on_event, should_stop=should_stop)
+        summary = scan_models(
+            plan.refs, plan.catalog, plan.options, on_event=on_event, should_stop=should_stop
+        )
     out.print(
         f"scan {summary.scan_id}: {summary.benchmarked} benchmarked, "
         f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed "
-        f"→ {catalog.path}",
+        f"→ {plan.catalog.path}",
         markup=False,
         highlight=False,
     )
@@ -568,13 +446,15 @@ def badge(
     model_id: Annotated[str, typer.Argument(help="Model id, e.g. org/name.")],
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
     fmt: Annotated[
-        str,
-        typer.Option(
+        BadgeFormat,
+        choice_option(
+            BadgeFormat,
             "--format",
-            help="svg, json (shields.io endpoint), details (the label's figures and CO2e, "
-            "as JSON) or markdown.",
+            "badge format",
+            "svg, json (shields.io endpoint), details (the label's figures and CO2e, as JSON) "
+            "or markdown.",
         ),
-    ] = "svg",
+    ] = BadgeFormat.SVG,
     site_url: SiteUrlOpt = None,
     grid_intensity: GridIntensityOpt = None,
     catalog: CatalogOpt = None,
@@ -583,9 +463,9 @@ def badge(
     grid = resolve_grid_intensity(grid_intensity)
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.estimated)
-    if fmt == "svg":
+    if fmt is BadgeFormat.SVG:
         sys.stdout.write(badge_svg(label.grade, estimated=estimated))
-    elif fmt == "json":
+    elif fmt is BadgeFormat.JSON:
         payload = shields_endpoint(
             label.grade,
             estimated=estimated,
@@ -593,13 +473,11 @@ def badge(
             borderline=bool(label.borderline),
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-    elif fmt == "details":
+    elif fmt is BadgeFormat.DETAILS:
         details = badge_details(label, carbon_for(label.energy_wh_per_1k, grid))
         sys.stdout.write(json.dumps(details, indent=2) + "\n")
-    elif fmt == "markdown":
-        sys.stdout.write(badge_snippets(model_id, site_url, label.hardware)["markdown"] + "\n")
     else:
-        raise UsageError(f"--format must be svg, json, details or markdown, not {fmt!r}")
+        sys.stdout.write(badge_snippets(model_id, site_url, label.hardware)["markdown"] + "\n")
 
 
 @app.command()
@@ -661,89 +539,35 @@ def recommend(
     model_id: Annotated[str, typer.Argument(help="Model id.")],
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
     priority: Annotated[
-        str,
-        typer.Option(
+        Priority,
+        choice_option(
+            Priority,
             "--priority",
-            help="What to order by first: energy, latency, quality or cost (money), ties "
+            "priority",
+            "What to order by first: energy, latency, quality or cost (money), ties "
             "broken by the others (docs/tactics.md).",
         ),
-    ] = "energy",
+    ] = Priority.ENERGY,
     electricity_price: ElectricityPriceOpt = None,
     hardware_price: HardwarePriceOpt = None,
     currency: CurrencyOpt = None,
     catalog: CatalogOpt = None,
 ) -> None:
     """Show the tactics that would make a model cheaper to run, with measured figures."""
-    if priority not in PRIORITIES:
-        raise UsageError(f"--priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
     prices = resolve_prices(electricity_price, hardware_price, currency)
-    opened = open_catalog(catalog, read_only=True)
-    label = find_label(opened, model_id, hardware)
-    baseline = next(
-        (
-            r
-            for r in opened.latest_runs(model_id, label.revision, label.task, label.hardware)
-            if r.variant == "baseline"
-        ),
-        None,
+    report = recommendation_report(
+        open_catalog(catalog, read_only=True), model_id, hardware, priority, prices
     )
-    money = {
-        rec.variant: variant_money(rec, baseline, prices)
-        for rec in label.recommendations
-        if baseline is not None and rec.applies
-    }
-    ordered = order_by_priority(
-        label.recommendations,
-        priority,
-        lambda rec: money[rec.variant].cost_change if rec.variant in money else None,
-    )
-    out.print(f"{model_id} on {label.hardware} ({label.task}): {headline(label)}", markup=False)
-    if baseline is not None:
-        base_cost = baseline_cost_per_million(baseline, prices)
-        out.print(
-            f"baseline: {format_money(base_cost, prices.currency)} per 1M inferences "
-            f"(electricity {prices.electricity_price_per_kwh:g} {prices.currency}/kWh, machine "
-            f"{prices.hardware_price_for(label.hardware):g} {prices.currency}/h)",
-            markup=False,
-        )
-        advice = batching_advice(batch_sweep_from_json(baseline.batch_sweep_json))
-        if advice is not None:
-            out.print(f"batching: {batching_sentence(advice)}", markup=False)
-    table = Table(
-        "tactic",
-        "energy",
-        "latency",
-        "quality",
-        "size MB",
-        "build s",
-        "payback",
-        f"{prices.currency}/1M",
-        "build cost",
-        "money payback",
-        "qualifies",
-        "note",
-    )
-    for rec in ordered:
-        if not rec.applies:
-            table.add_row(rec.tactic, "", "", "", "", "", "", "", "", "", "n/a", rec.note)
-            continue
-        cash = money.get(rec.variant)
-        paid = cash.payback if cash else None
-        table.add_row(
-            rec.tactic,
-            _pct(rec.energy_change),
-            _pct(rec.latency_change),
-            f"{rec.quality_metric} {rec.quality_value or 0:.4f}",
-            f"{rec.size_mb or 0:.1f}",
-            f"{rec.build_s or 0:.1f}",
-            str(rec.payback_inferences if rec.payback_inferences is not None else "never"),
-            format_money(cash.cost_per_million if cash else None, prices.currency),
-            format_money(paid.build_cost if paid else None, prices.currency),
-            "n/a" if paid is None else "never" if paid.inferences is None else f"{paid.inferences}",
-            "yes" if rec.qualifies else "no",
-            rec.note,
-        )
-    out.print(table)
+    _print_wrapped(report.headline(), indent="  ")
+    if (baseline := report.baseline_line()) is not None:
+        _print_wrapped(baseline, indent="  ")
+    if report.batching is not None:
+        _print_wrapped(f"batching: {report.batching}", indent="  ")
+    for table in recommendation_tables(report.rows(), prices.currency):
+        out.print(table)
+    for row in report.rows():
+        if row.note:
+            _print_wrapped(f"{row.tactic}: {row.note}", indent="  ")
 
 
 @app.command()
@@ -766,18 +590,16 @@ def alternatives(
         return
     for entry in found:
         grade = entry.grade or "not graded"
-        out.print(
+        _print_wrapped(
             f"{model_id} ({entry.task} on {entry.hardware}): {grade}, "
-            f"{format_energy(entry.energy_wh_per_1k)} Wh per 1,000 inferences",
-            markup=False,
-            highlight=False,
+            f"{format_energy(entry.energy_wh_per_1k)} Wh per 1,000 inferences"
         )
         for note in entry.notes:
-            out.print(f"  {note}", markup=False, highlight=False)
+            _print_wrapped(f"  {note}", indent="  ")
         if not entry.alternatives and not entry.notes:
             out.print("  no model of this task and hardware has a better grade", markup=False)
         for rank, alternative in enumerate(entry.alternatives, 1):
-            out.print(f"  {rank}. {alternative.summary()}", markup=False, highlight=False)
+            _print_wrapped(f"  {rank}. {alternative.summary()}", indent="     ")
 
 
 @app.command()
@@ -785,12 +607,14 @@ def alternatives(
 def export(
     model_id: Annotated[str, typer.Argument(help="Model id whose label to export.")],
     fmt: Annotated[
-        str,
-        typer.Option(
+        ExportFormat,
+        choice_option(
+            ExportFormat,
             "--format",
-            help="cyclonedx (a CycloneDX 1.6 ML-BOM) or json (everything the label rests on).",
+            "export format",
+            "cyclonedx (a CycloneDX 1.6 ML-BOM) or json (everything the label rests on).",
         ),
-    ] = "cyclonedx",
+    ] = ExportFormat.CYCLONEDX,
     hardware: Annotated[str | None, typer.Option("--hardware", help="Hardware profile.")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
@@ -802,11 +626,9 @@ def export(
     from labeler.bom import bom_json  # cyclonedx-python-lib: only when exporting
     from labeler.label_evidence import evidence_json, label_evidence
 
-    if fmt not in ("cyclonedx", "json"):
-        raise UsageError(f"--format must be cyclonedx or json, not {fmt!r}")
     grid = resolve_grid_intensity(grid_intensity)
     evidence = label_evidence(open_catalog(catalog, read_only=True), model_id, hardware, grid)
-    text = bom_json(evidence) if fmt == "cyclonedx" else evidence_json(evidence)
+    text = bom_json(evidence) if fmt is ExportFormat.CYCLONEDX else evidence_json(evidence)
     if output is None:
         sys.stdout.write(text)
         return
@@ -815,58 +637,42 @@ def export(
     out.print(f"wrote {output}", markup=False)
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None else format_change(value, digits=1)
-
-
-def find_label(catalog: Catalog, model_id: str, hardware: str | None) -> LatestLabel:
-    rows = [r for r in catalog.latest_labels() if r.model_id == model_id]
-    if hardware:
-        rows = [r for r in rows if r.hardware == hardware]
-    if not rows:
-        where = f" on {hardware}" if hardware else ""
-        raise UsageError(
-            f"no label for {model_id!r}{where} in {catalog.path} (scan and grade it first)"
-        )
-    return rows[0]
+def _print_wrapped(text: str, indent: str = "") -> None:
+    """A long line folded at word boundaries to the console's width (80 in a pipe), the
+    lines after the first indented; a word longer than the width (an id) is kept whole."""
+    lines = textwrap.wrap(
+        text,
+        width=max(out.width, 40),
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    for line in lines or [""]:
+        out.print(line, markup=False, highlight=False)
 
 
 @app.command()
 @expected_errors
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the catalog (read-only).")],
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: Annotated[
+        SqlFormat, choice_option(SqlFormat, "--format", "format", "table, csv or json.")
+    ] = SqlFormat.TABLE,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run a read-only SQL query against the catalog and print the result."""
     # The published file, read-only: never the writer's file, its lock or its migrations.
     result = open_catalog(catalog, read_only=True).query(query)
-    if fmt == "json":
+    if fmt is SqlFormat.JSON:
         rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
-    elif fmt == "csv":
+    elif fmt is SqlFormat.CSV:
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)
         writer.writerows(result.rows)
-    elif fmt == "table":
-        table = Table()
-        for column in result.columns:  # fold, never cut: a query tool must not hide values
-            table.add_column(column, overflow="fold")
-        for row in result.rows:
-            table.add_row(*(_table_cell(v) for v in row))
-        # piped output is not cut to 80 columns: the table keeps its natural width
-        (out if out.is_terminal else Console(width=10_000)).print(table)
-    else:
-        raise UsageError(f"--format must be table, csv or json, not {fmt!r}")
-
-
-def _table_cell(value: Any) -> str:
-    """Floats to 4 significant digits (--format csv or json gives them whole)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    else:  # the console's width (80 in a pipe): long values fold, never cut
+        for part in query_renderables(result.columns, result.rows, out.width):
+            out.print(part)
 
 
 @app.command()
@@ -912,7 +718,11 @@ def schedule(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
-    from labels.snapshots import SnapshotError, default_keep_snapshots, take_snapshot
+    from labeler.scan_cycles import run_cycle  # torch with the first cycle's scan
+    from labeler.site import build_site  # jinja2, as in `site`
+    from labels.snapshots import SnapshotError, default_keep_snapshots
+    from scanner.scan import ScanOptions  # torch: the options are checked once, here
+    from scanner.scan_run import checked_options
     from scanner.schedule import parse_cron, run_schedule  # apscheduler: half a second
 
     try:
@@ -921,33 +731,31 @@ def schedule(
         raise UsageError(str(exc)) from None
     trigger = parse_cron(cron)
     grid = resolve_grid_intensity(grid_intensity)  # checked before the first cycle
-    _check_scan_options(DEFAULT_SCHEME_VERSION, task, executor, tactic, device)
-    catalog_path = open_catalog(catalog, create=True).path
+    selection = ModelSelection(source=source, tasks=tuple(task or ()), top=top)
     protocol = protocol_overrides(
         windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
     )
+    options = checked_options(
+        ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor),
+        selection.tasks,
+    )
+    catalog_path = open_catalog(catalog, create=True).path
 
     def cycle(should_stop: Callable[[], bool]) -> str:
-        from labeler.site import build_site  # jinja2, as in `site`
-        from scanner.scan import ScanOptions  # torch: only when a cycle runs
-
         # The nightly cycle builds incrementally: only models that changed are rendered.
-        cat = Catalog(catalog_path)
-        refs = _discover(
-            source, task, top, "downloads", None, None, Path("build/models"), False, None
+        done = run_cycle(
+            catalog_path,
+            selection,
+            options,
+            out_dir,
+            keep,
+            build_site=lambda cat, out: build_site(cat, out, grid=grid),
+            run_scan=scan_with_progress,
+            should_stop=should_stop,
+            publish_space=publish_space,
+            publish_dataset=publish_dataset,
         )
-        options = ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor)
-        summary = run_scan(refs, cat, options, should_stop=should_stop)
-        graded = grade_catalog(cat)
-        built = build_site(Catalog(catalog_path, read_only=True), out_dir, grid=grid)
-        snapshot = take_snapshot(catalog_path, keep)
-        kept = f"; snapshot {snapshot}" if snapshot else ""
-        published = _publish_in_cycle(catalog_path, out_dir, publish_space, publish_dataset)
-        return (
-            f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
-            f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
-            f"{built.rendered_models} rendered{kept}{published}"
-        )
+        return done.one_line()
 
     finished = run_schedule(
         trigger,
@@ -957,32 +765,6 @@ def schedule(
     )
     if not finished:  # --once and the cycle failed: the log says why
         raise typer.Exit(1)
-
-
-def _publish_in_cycle(
-    catalog_path: Path, site_dir: Path, space: str | None, dataset: str | None
-) -> str:
-    """Publish after a cycle, each repository on its own: a failure is logged (in the
-    cycle's line) and the schedule goes on."""
-    from labeler.publish import publish as publish_to_hub
-    from scanner.discovery.hub import hub_endpoint
-
-    lines = []
-    for target in ({"space": space}, {"dataset": dataset}):
-        if not any(target.values()):
-            continue
-        try:
-            done = publish_to_hub(
-                Catalog(catalog_path, read_only=True),
-                site_dir,
-                endpoint=hub_endpoint(),
-                **target,
-            )
-        except LabelerError as exc:
-            lines.append(f"publish failed: {exc.one_line()}")
-            continue
-        lines += [repo.line() for repo in done]
-    return "".join(f"; {line}" for line in lines)
 
 
 @app.command()
@@ -1004,32 +786,29 @@ def demo(
     MiniLM gets every default CPU tactic plus onnx-int8-dynamic; each tiny synthetic model
     (one per task) is graded on its baseline alone, so the demo fits in about 10 minutes.
     """
-    from labeler.bom import write_model_bom
+    from labeler.scan_cycles import run_demo  # torch with the first scan
     from labeler.screenshots import take_screenshots
-    from scanner.discovery.demo import MINILM_ID
-    from scanner.scan import ScanOptions  # torch: only when the demo scans
 
     grid = resolve_grid_intensity(grid_intensity)
-    cat = open_catalog(catalog, create=True)
     protocol = protocol_overrides(
         windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
     )
-    scanned_ok = True
-    for refs, tactics in demo_scan_plan(discover_demo_models(Path("build/models/demo"))):
-        summary = run_scan(refs, cat, ScanOptions(device="cpu", protocol=protocol, tactics=tactics))
-        scanned_ok = scanned_ok and summary.ok
-    graded = grade_catalog(cat)
-    out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
-    built = build_site_with_progress(cat, out_dir, grid=grid)
-    out.print(_site_line(built), markup=False)
-    if any(label.model_id == MINILM_ID for label in cat.latest_labels()):
-        bom_path = out_dir.parent / "bom" / "all-MiniLM-L6-v2.cdx.json"  # build/bom/ by default
-        bom = write_model_bom(cat, MINILM_ID, bom_path, grid)
-        out.print(f"bom: {bom}", markup=False)
+    done = run_demo(
+        open_catalog(catalog, create=True),
+        protocol,
+        out_dir,
+        build_site=lambda cat, out: build_site_with_progress(cat, out, grid=grid),
+        run_scan=scan_with_progress,
+        grid=grid,
+    )
+    out.print(f"graded {done.graded.graded} labels, {done.graded.ungraded} ungraded", markup=False)
+    out.print(_site_line(done.site), markup=False)
+    if done.bom is not None:
+        out.print(f"bom: {done.bom}", markup=False)
     if screenshots:
         for path in take_screenshots(out_dir, Path("build/screenshots")):
             out.print(f"screenshot: {path}", markup=False)
-    if not scanned_ok:
+    if not done.ok:
         raise typer.Exit(1)
 
 

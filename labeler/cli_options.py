@@ -1,15 +1,20 @@
-"""Typed CLI options shared by several commands, defined once.
+"""Typed CLI options shared by several commands, defined once, and the choices as Enums.
 
 The lists of tasks, tactics and executors in the help come from their registries (plugins
-included), read without importing torch.
+included), read without importing torch; they stay text, checked by `scanner.scan_checks`,
+because a plugin can add names. A fixed set of choices is an Enum parsed by
+`choice_option`, whose bad value is one `error:` line like every other bad input.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from scanner.executors.registry import executor_names
 from scanner.tactics.registry import tactic_names
@@ -125,3 +130,81 @@ GridIntensityOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+# -- choices ------------------------------------------------------------------------------
+
+E = TypeVar("E", bound=Enum)
+
+
+class BadgeFormat(StrEnum):
+    SVG = "svg"
+    JSON = "json"  # the shields.io endpoint
+    DETAILS = "details"  # the label's figures and CO2e, as JSON
+    MARKDOWN = "markdown"
+
+
+class ExportFormat(StrEnum):
+    CYCLONEDX = "cyclonedx"  # a CycloneDX 1.6 ML-BOM
+    JSON = "json"  # everything the label rests on
+
+
+class SqlFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+class ProtocolName(StrEnum):
+    """The measurement protocols of `scanner.energy_score` (a test keeps the two in step)."""
+
+    SCHEME = "scheme"
+    ENERGY_SCORE = "energy-score"
+
+
+class MeterName(StrEnum):
+    """The energy meters of `scanner.meters.select.METHODS` (a test keeps the two in step)."""
+
+    NVML = "nvml"
+    NVML_POWER = "nvml-power"
+    RAPL = "rapl"
+    ESTIMATE = "estimate"
+
+
+def enum_parser(enum: type[E], noun: str) -> Callable[[Any], E]:
+    """Text to a member of `enum`; an unknown value names the known ones."""
+
+    def parse(value: Any) -> E:
+        if isinstance(value, enum):
+            return value
+        try:
+            return enum(value)
+        except ValueError:
+            known = ", ".join(str(member.value) for member in enum)
+            raise typer.BadParameter(f"unknown {noun} {value!r} (known: {known})") from None
+
+    return parse
+
+
+def choice_option(enum: type[E], flag: str, noun: str, help: str) -> Any:  # noqa: A002
+    """A `typer.Option` whose value is a member of `enum`, shown as `[a|b|c]` in the help."""
+    return typer.Option(
+        flag,
+        parser=enum_parser(enum, noun),
+        metavar="[" + "|".join(str(member.value) for member in enum) + "]",
+        help=help,
+    )
+
+
+class OneLineErrors(TyperGroup):
+    """A bad option value (an unknown choice, a number out of range) is one `error:` line
+    and exit 2, as every other bad input is, instead of click's boxed usage message."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            param = exc.param.opts[0] if exc.param is not None and exc.param.opts else None
+            message = " ".join(str(exc.message).split())
+            typer.echo(f"error: {param}: {message}" if param else f"error: {message}", err=True)
+            raise typer.Exit(2) from None

@@ -263,12 +263,18 @@ class LabelMoney:
     by_variant: dict[str, VariantMoney]
 
 
+def measured_baseline(runs: list[RunRecord]) -> RunRecord | None:
+    """The label's measured baseline run among its runs: the one every money figure and
+    the batching advice start from (a failed or skipped baseline measured nothing)."""
+    return next((r for r in runs if r.variant == "baseline" and r.status == "ok"), None)
+
+
 def label_money(
     recommendations: list[Recommendation], runs: list[RunRecord], prices: Prices
 ) -> LabelMoney | None:
     """Money figures of a label from its runs (the baseline's) and recommendations; None
     when the label has no measured baseline run."""
-    baseline = next((r for r in runs if r.variant == "baseline" and r.status == "ok"), None)
+    baseline = measured_baseline(runs)
     if baseline is None:
         return None
     return LabelMoney(

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from labeler.carbon import DEFAULT_GRID, Carbon, GridIntensity, carbon_for
+from labeler.label_lookup import find_label
 from labels.catalog import Catalog
-from labels.errors import LabelerError
 from labels.latest_label import LatestLabel
 from labels.records import HardwareRecord, ModelRecord, RunRecord
 from labels.scheme import SchemeError, load_scheme
@@ -27,10 +27,6 @@ METHOD_WORDS = {
     "rapl": "measured with the CPU's energy counters (RAPL)",
     "estimate": "estimated from a TDP × utilisation model (no energy counter on this machine)",
 }
-
-
-class UnknownLabelError(LabelerError):
-    """No label in the catalog for the model (and hardware) asked for."""
 
 
 @dataclass(frozen=True)
@@ -97,19 +93,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def find_label(catalog: Catalog, model_id: str, hardware: str | None = None) -> LatestLabel:
-    """The model's newest label (on `hardware` when given), or `UnknownLabelError`."""
-    rows = [r for r in catalog.latest_labels() if r.model_id == model_id]
-    if hardware:
-        rows = [r for r in rows if r.hardware == hardware]
-    if not rows:
-        where = f" on {hardware}" if hardware else ""
-        raise UnknownLabelError(
-            f"no label for {model_id!r}{where} in {catalog.path} (scan and grade it first)"
-        )
-    return rows[0]
 
 
 def label_evidence(

@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from labeler.figures import achievable_sentence, format_change
 from labels.batching import BatchingAdvice, BatchPoint, batch_sweep_from_json, batching_advice
@@ -187,7 +188,17 @@ def headline(label: LatestLabel) -> str:
 
 # -- priorities ---------------------------------------------------------------------------
 
-PRIORITIES = ("energy", "latency", "quality", "cost")
+
+class Priority(StrEnum):
+    """What `order_by_priority` orders by first (docs/tactics.md)."""
+
+    ENERGY = "energy"
+    LATENCY = "latency"
+    QUALITY = "quality"
+    COST = "cost"  # money: the running cost per 1M inferences
+
+
+PRIORITIES = tuple(p.value for p in Priority)
 # Figures closer than this count as tied, so the next priority decides: the harness cannot
 # tell a 0.4 % energy difference from drift, and a reader would not choose on it.
 _TIE_CHANGE = 0.01  # one percentage point of energy, latency or running cost

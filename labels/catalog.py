@@ -453,6 +453,18 @@ class Catalog:
         result = self.query("SELECT * FROM latest_labels ORDER BY task, hardware, model_id")
         return [latest_label_from_row(result.columns, row) for row in result.rows]
 
+    def latest_label(self, model_id: str, hardware: str | None = None) -> LatestLabel | None:
+        """One model's newest label, on `hardware` when given, in one query.
+
+        A model graded for several tasks or hardware profiles has several; the first in the
+        order of `latest_labels()` (task, then hardware) is returned, as readers always had.
+        """
+        where, params = _filters(model_id=model_id, hardware=hardware)
+        result = self.query(
+            f"SELECT * FROM latest_labels {where} ORDER BY task, hardware LIMIT 1", params
+        )
+        return latest_label_from_row(result.columns, result.rows[0]) if result.rows else None
+
 
 def export_parquet(catalog: Catalog, out: str | Path, view: str = "latest_labels") -> Path:
     """Write a snapshot of a view (default `latest_labels`) as Parquet for readers elsewhere."""

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from labels.catalog import Catalog
@@ -30,7 +31,18 @@ from scanner.harness import HARNESS_VERSION
 from scanner.tactics.registry import default_tactic_names, get_tactic
 from scanner.unmeasured import unmeasured_run
 
-ProgressCallback = Callable[[str, ModelRef, str], None]
+
+class ScanEvent(StrEnum):
+    """What happened to one model, as the scan reports it to `on_event`."""
+
+    START = "start"  # its benchmark begins
+    UNCHANGED = "unchanged"  # already measured at this revision
+    SKIPPED = "skipped"  # not usable (unsupported task, no safetensors, too large…)
+    FAILED = "failed"  # tried and failed, or the Hub failed us
+    DONE = "done"  # benchmarked and written
+
+
+ProgressCallback = Callable[[ScanEvent, ModelRef, str], None]
 
 
 @dataclass(frozen=True)
@@ -99,18 +111,18 @@ def scan(
                 return
             if (ref.model_id, ref.revision) in measured:
                 summary.unchanged += 1
-                event("unchanged", ref, "already measured at this revision")
+                event(ScanEvent.UNCHANGED, ref, "already measured at this revision")
                 continue
             if ref.skip_reason is None and ref.path is not None:
                 ref = _over_max_params(ref, options.max_params)
             if ref.skip_reason and ref.skip_status is RunStatus.FAILED:
                 # The Hub failed us, not the model: a failure to report, tried again next scan.
                 _record_skipped(catalog, ref, hardware, summary, options, status=RunStatus.FAILED)
-                event("failed", ref, ref.skip_reason)
+                event(ScanEvent.FAILED, ref, ref.skip_reason)
                 continue
             if ref.skip_reason or ref.path is None:
                 _record_skipped(catalog, ref, hardware, summary, options)
-                event("skipped", ref, ref.skip_reason or "not fetched")
+                event(ScanEvent.SKIPPED, ref, ref.skip_reason or "not fetched")
                 continue
             job = BenchmarkJob(
                 model_id=ref.model_id,
@@ -130,7 +142,7 @@ def scan(
                 batch_sizes=list(options.batch_sizes),
             )
             refs_by_job[_job_key(job)] = ref
-            event("start", ref, "benchmarking")
+            event(ScanEvent.START, ref, "benchmarking")
             yield job
 
     executor = make_executor(options.executor, timeout_s=options.timeout_s, address=options.address)
@@ -143,7 +155,7 @@ def scan(
                     ref, skip_reason=max_params_reason(result.params, options.max_params)
                 )
                 _record_skipped(catalog, ref, hardware, summary, options)
-                event("skipped", ref, ref.skip_reason or "too many parameters")
+                event(ScanEvent.SKIPPED, ref, ref.skip_reason or "too many parameters")
                 continue
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
             # Counted by what the baseline turned out to be: each model lands in exactly one of
@@ -153,13 +165,13 @@ def scan(
                 reason = baseline.reason if baseline else "no baseline run"
                 summary.failed += 1
                 summary.failures.append((ref.model_id, reason or "failed"))
-                event("failed", ref, reason or "failed")
+                event(ScanEvent.FAILED, ref, reason or "failed")
             elif baseline.status == "skipped":
                 summary.skipped += 1
-                event("skipped", ref, baseline.reason or "skipped")
+                event(ScanEvent.SKIPPED, ref, baseline.reason or "skipped")
             else:
                 summary.benchmarked += 1
-                event("done", ref, f"{len(result.results)} variants")
+                event(ScanEvent.DONE, ref, f"{len(result.results)} variants")
     finally:
         executor.close()
     return summary

@@ -182,13 +182,27 @@ def test_model_index_is_parsed_leniently():
 # -- CLI ----------------------------------------------------------------------------------
 
 
+def _unfolded(text: str) -> list[str]:
+    """The printed entries, each folded entry's continuation lines (indented past the
+    entry's number) joined back onto it."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("     ") and entries:
+            entries[-1] += " " + line.strip()
+        else:
+            entries.append(line)
+    return entries
+
+
 def test_cli_prints_the_alternatives_and_json(catalog):
     runner = CliRunner()
     text = runner.invoke(app, ["alternatives", BIG, "--catalog", str(catalog.path)])
     as_json = runner.invoke(app, ["alternatives", BIG, "--json", "--catalog", str(catalog.path)])
 
     assert text.exit_code == 0, text.output
-    lines = text.stdout.splitlines()
+    # CliRunner's output is a pipe: 80 columns, a long entry folded onto indented lines
+    assert max(len(line) for line in text.stdout.splitlines()) <= 80, text.stdout
+    lines = _unfolded(text.stdout)
     assert (
         lines[0] == "org/big (text-classification on cpu-x86-64): D, 4.00 Wh per 1,000 inferences"
     )

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labeler.cli import _publish_in_cycle, app
+from labeler.cli import app
 from labeler.publish import PublishError, publish
+from labeler.scan_cycles import publish_after_cycle
 from labels.catalog import Catalog
 from tests import hub_server
 from tests.hub_server import LoopbackHub
@@ -169,16 +170,15 @@ def test_bad_input_before_any_request(
 def test_a_schedule_cycle_logs_a_failed_publish_and_goes_on(
     hub: LoopbackHub, catalog: Catalog, site_dir: Path
 ) -> None:
-    line = _publish_in_cycle(catalog.path, site_dir, SPACE, DATASET)
+    line = "; ".join(publish_after_cycle(catalog.path, site_dir, SPACE, DATASET))
     assert f"space {SPACE}: 5 uploaded" in line and f"dataset {DATASET}: 3 uploaded" in line
-    assert "unchanged, no commit" in _publish_in_cycle(catalog.path, site_dir, SPACE, None)
+    assert "unchanged, no commit" in publish_after_cycle(catalog.path, site_dir, SPACE, None)[0]
     hub.inject(f"/api/datasets/{DATASET}/tree", "403")
     (site_dir / "index.html").write_text("changed\n")
-    failed = _publish_in_cycle(catalog.path, site_dir, SPACE, DATASET)
-    space_line, dataset_line = failed.removeprefix("; ").split("; ")
+    space_line, dataset_line = publish_after_cycle(catalog.path, site_dir, SPACE, DATASET)
     assert space_line.startswith(f"space {SPACE}: 1 uploaded")  # the Space went on
     assert dataset_line.startswith("publish failed: ") and DATASET in dataset_line
-    assert _publish_in_cycle(catalog.path, site_dir, None, None) == ""
+    assert publish_after_cycle(catalog.path, site_dir, None, None) == ()
 
 
 def test_an_unreachable_hub_is_one_error_line(
