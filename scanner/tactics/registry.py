@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scanner.device import Device, DeviceKind
 from scanner.registry import Registry
 
 if TYPE_CHECKING:
@@ -71,5 +72,5 @@ def get_tactic(name: str) -> Tactic:
 
 
 def default_tactic_names(device: str) -> list[str]:
-    kind = "cuda" if device.startswith("cuda") else "cpu"
+    kind = DeviceKind.CUDA if Device.parse(device).is_cuda else DeviceKind.CPU
     return [name for name, t in all_tactics().items() if kind in t.default_on]
