@@ -65,6 +65,8 @@ from labels.catalog import (
 from labels.errors import LabelerError
 from labels.latest_label import LatestLabel
 from labels.scheme import DEFAULT_SCHEME_VERSION, load_scheme
+from labels.tactic_kinds import is_baseline_variant
+from scanner.device import Device, DeviceError, DeviceKind
 from scanner.discovery.demo import demo_scan_plan, discover_demo_models
 from scanner.discovery.local import discover_local_models
 from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
@@ -306,9 +308,13 @@ def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
 
 
 def _check_tactics(tactics: list[str] | None, device: str) -> None:
-    if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
+    try:
+        kind = Device.parse(device).kind
+    except DeviceError:
+        kind = None
+    if kind not in (DeviceKind.CPU, DeviceKind.CUDA):  # no energy meter reads an MPS device
         raise UsageError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
-    if device.startswith("cuda"):
+    if kind is DeviceKind.CUDA:
         import torch  # only to check a CUDA device: other commands start without torch
 
         if not torch.cuda.is_available():
@@ -607,7 +613,7 @@ def recommend(
         (
             r
             for r in opened.latest_runs(model_id, label.revision, label.task, label.hardware)
-            if r.variant == "baseline"
+            if is_baseline_variant(r.variant)
         ),
         None,
     )

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from labels.errors import LabelerError
 from labels.recommendation import Recommendation
 from labels.records import RunRecord
+from labels.run_status import RunStatus
+from labels.tactic_kinds import is_baseline_variant
 
 MS_PER_HOUR = 3_600_000.0
 INFERENCES_PER_MILLION = 1_000_000
@@ -268,7 +270,9 @@ def label_money(
 ) -> LabelMoney | None:
     """Money figures of a label from its runs (the baseline's) and recommendations; None
     when the label has no measured baseline run."""
-    baseline = next((r for r in runs if r.variant == "baseline" and r.status == "ok"), None)
+    baseline = next(
+        (r for r in runs if is_baseline_variant(r.variant) and r.status == RunStatus.OK), None
+    )
     if baseline is None:
         return None
     return LabelMoney(

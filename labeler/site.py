@@ -99,7 +99,9 @@ from labels import (
 )
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
+from labels.run_status import RunStatus
 from labels.scheme import GRADES
+from labels.tactic_kinds import TacticKind, is_baseline_variant, tactic_kind
 
 SITE_SOURCE = Path(__file__).resolve().parent.parent / "site"
 ROWS_PER_PAGE = 100
@@ -254,12 +256,12 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, flo
 def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None:
     """Geometry of an energy (log x) versus quality (y) scatter of one task on one profile."""
     data = [
-        (r.energy_wh_per_1k, 1.0 if r.variant == "baseline" else r.quality_value, r)
+        (r.energy_wh_per_1k, 1.0 if is_baseline_variant(r.variant) else r.quality_value, r)
         for r in runs
-        if r.status == "ok"
+        if r.status == RunStatus.OK
         and r.energy_wh_per_1k
         and r.energy_wh_per_1k > 0
-        and (r.variant == "baseline" or r.quality_value is not None)
+        and (is_baseline_variant(r.variant) or r.quality_value is not None)
     ]
     if not data:
         return None
@@ -285,7 +287,9 @@ def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None
     points = []
     for energy, quality, run in data[::step]:
         kind = (
-            "baseline" if run.variant == "baseline" else ("qualifies" if run.qualifies else "fails")
+            "baseline"
+            if is_baseline_variant(run.variant)
+            else ("qualifies" if run.qualifies else "fails")
         )
         title = (
             f"{run.model_id} \u00b7 {run.variant}: {format_energy(energy)} Wh/1k, "
@@ -715,8 +719,9 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
             "achievable": achievable_text(label),
             "applicable": [r for r in recs if r.applies],
             "not_applicable": [r for r in recs if not r.applies],
-            "mentions_pruning": any("prun" in r.tactic.lower() for r in recs)
-            or any("prun" in r.tactic.lower() for r in runs),
+            "mentions_pruning": any(
+                tactic_kind(r.tactic) is TacticKind.PRUNING for r in (*recs, *runs)
+            ),
             "provenance": build_provenance(
                 runs, state.hardware.get(fingerprint) if fingerprint else None
             ),

@@ -19,7 +19,9 @@ from markupsafe import Markup, escape
 
 from labeler.costs import format_money
 from labeler.figures import format_change, format_date, format_energy, format_percent
+from labels.run_status import RunStatus
 from labels.scheme import GRADES
+from labels.tactic_kinds import is_baseline_variant
 
 _ROW_H = 28
 _DASH = "\u2013"
@@ -358,7 +360,7 @@ def _variants(
     best_variant = label.best_variant
     for r in runs:
         variant = r.variant
-        best = variant == best_variant and best_variant != "baseline"
+        best = variant == best_variant and not is_baseline_variant(best_variant)
         name = _e(variant)
         if best:
             name += ' <span class="flag flag-best">best</span>'
@@ -369,7 +371,7 @@ def _variants(
             energy += ' <abbr class="flag flag-noisy" title="noisy">noisy</abbr>'
         if r.energy_cv is not None:
             energy += f'<span class="sub">CV {format_percent(r.energy_cv)}</span>'
-        if variant == "baseline":
+        if is_baseline_variant(variant):
             paired = '<span class="muted">reference</span>'
         elif r.paired_energy_ratio is not None:
             paired = (
@@ -389,7 +391,7 @@ def _variants(
             quality = f'{format_percent(r.quality_value)}<span class="sub">{_e(words)}</span>'
         else:
             quality = _DASH
-        if variant == "baseline":
+        if is_baseline_variant(variant):
             qualifies = '<span class="muted">reference</span>'
         elif r.qualifies:
             qualifies = "yes"
@@ -490,7 +492,7 @@ def _batching(batching: Any, model_id: str) -> str:
     ]
     for p in batching.points:
         energy = format_energy(p.energy_wh_per_1k) if p.energy_wh_per_1k is not None else _DASH
-        if p.status != "ok":
+        if p.status != RunStatus.OK:
             notes = f"{_e(p.status)}: {_e(p.reason or '')}"
         elif p.batch_size == 1:
             notes = "interactive (the AI Energy Score's batch size)"

@@ -22,6 +22,7 @@ from labels.catalog import Catalog
 from labels.records import HardwareRecord, ModelRecord, RunResult
 from labels.run_status import RunStatus
 from labels.scheme import DEFAULT_SCHEME_VERSION
+from labels.tactic_kinds import is_baseline_variant
 from scanner.benchmark import BenchmarkJob
 from scanner.discovery.base import ModelRef
 from scanner.executors.registry import make_executor
@@ -148,13 +149,15 @@ def scan(
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
             # Counted by what the baseline turned out to be: each model lands in exactly one of
             # benchmarked, skipped (no adapter, refused to load) or failed.
-            baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
-            if baseline is None or baseline.status == "failed":
+            baseline = next(
+                (r.run for r in result.results if is_baseline_variant(r.run.variant)), None
+            )
+            if baseline is None or baseline.status == RunStatus.FAILED:
                 reason = baseline.reason if baseline else "no baseline run"
                 summary.failed += 1
                 summary.failures.append((ref.model_id, reason or "failed"))
                 event("failed", ref, reason or "failed")
-            elif baseline.status == "skipped":
+            elif baseline.status == RunStatus.SKIPPED:
                 summary.skipped += 1
                 event("skipped", ref, baseline.reason or "skipped")
             else:

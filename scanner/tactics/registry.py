@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from labels.tactic_kinds import BASELINE
 from scanner.device import Device, DeviceKind
 from scanner.registry import Registry
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from scanner.tactics.base import Tactic
 
 BUILTIN_TACTICS = {
-    "baseline": "scanner.tactics.baseline:BASELINE",
+    BASELINE: "scanner.tactics.baseline:BASELINE",
     "compile": "scanner.tactics.compile:COMPILE",
     "dynamic-int8": "scanner.tactics.dynamic_int8:DYNAMIC_INT8",
     "fp16": "scanner.tactics.half_precision:FP16",
