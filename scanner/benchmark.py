@@ -49,7 +49,7 @@ from scanner.harness import (
 from scanner.meters.base import EnergyMeter, MeterUnavailable
 from scanner.meters.select import select_meter
 from scanner.out_of_memory import OUT_OF_MEMORY, is_out_of_memory
-from scanner.protocols import BenchmarkProtocol, protocol_named
+from scanner.protocols import BenchmarkProtocol, UnknownProtocol, protocol_named
 from scanner.reference import (
     BuiltReference,
     build_reference,
@@ -138,6 +138,8 @@ def benchmark_model(
         return ModelBenchmark(
             [RunResult(base_record(BASELINE, RunStatus.SKIPPED, reason=str(exc)))]
         )
+    except UnknownProtocol as exc:
+        return ModelBenchmark([RunResult(base_record(BASELINE, RunStatus.FAILED, reason=str(exc)))])
     except Exception as exc:  # a broken adapter or plugin: a bug, with its traceback logged
         return ModelBenchmark([RunResult(_failure(base_record, BASELINE, exc))])
 
