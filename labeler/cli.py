@@ -69,9 +69,9 @@ from labels.tactic_kinds import is_baseline_variant
 from scanner.device import Device, DeviceError, DeviceKind
 from scanner.discovery.demo import demo_scan_plan, discover_demo_models
 from scanner.discovery.local import discover_local_models
-from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
 from scanner.executors.registry import executor_names
 from scanner.library_logs import quiet_library_logs
+from scanner.protocols import UnknownProtocol, protocol_named
 from scanner.tactics.registry import tactic_names
 from scanner.tasks.registry import task_names
 
@@ -292,8 +292,10 @@ def _batch_sizes(text: str | None, protocol_name: str) -> list[int]:
     """`--batch-sizes` parsed; bad sizes, or a sweep with the energy-score protocol, exit 2."""
     if text is None:
         return []
-    if protocol_name == ENERGY_SCORE:
-        raise UsageError("--batch-sizes goes with the scheme protocol (energy-score is batch 1)")
+    if not protocol_named(protocol_name).sweeps_batch_sizes:
+        raise UsageError(
+            f"--batch-sizes goes with the scheme protocol ({protocol_name} is batch 1)"
+        )
     try:
         return parse_batch_sizes(text)
     except ValueError as exc:
@@ -301,10 +303,12 @@ def _batch_sizes(text: str | None, protocol_name: str) -> list[int]:
 
 
 def _check_protocol(protocol_name: str, tactics: list[str] | None) -> None:
-    if protocol_name not in PROTOCOLS:
-        raise UsageError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
-    if protocol_name == ENERGY_SCORE and tactics:
-        raise UsageError("--protocol energy-score measures the baseline alone: drop --tactic")
+    try:
+        measuring = protocol_named(protocol_name)
+    except UnknownProtocol as exc:
+        raise UsageError(str(exc)) from None
+    if tactics and not measuring.measures_variants:
+        raise UsageError(f"--protocol {protocol_name} measures the baseline alone: drop --tactic")
 
 
 def _check_tactics(tactics: list[str] | None, device: str) -> None:
