@@ -720,7 +720,7 @@ def _render_model(state: _RenderState, write: Callable[[str, str], int], model_i
             "applicable": [r for r in recs if r.applies],
             "not_applicable": [r for r in recs if not r.applies],
             "mentions_pruning": any(
-                tactic_kind(r.tactic) is TacticKind.PRUNING for r in (*recs, *runs)
+                tactic_kind(r.variant) is TacticKind.PRUNING for r in (*recs, *runs)
             ),
             "provenance": build_provenance(
                 runs, state.hardware.get(fingerprint) if fingerprint else None
