@@ -25,6 +25,7 @@ from labels.scheme import DEFAULT_SCHEME_VERSION
 from labels.tactic_kinds import is_baseline_variant
 from scanner.benchmark import BenchmarkJob
 from scanner.discovery.base import ModelRef
+from scanner.energy_score import SCHEME
 from scanner.executors.registry import make_executor
 from scanner.hardware import detect_hardware
 from scanner.harness import HARNESS_VERSION
@@ -48,7 +49,7 @@ class ScanOptions:
     meter: str | None = None
     scheme_version: str = DEFAULT_SCHEME_VERSION
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
-    protocol_name: str = "scheme"  # or "energy-score" (scanner.energy_score)
+    protocol_name: str = SCHEME  # a name in scanner.protocols.BENCHMARK_PROTOCOLS
     batch_sizes: list[int] = field(default_factory=list)  # the batching sweep (labels.batching)
 
 
