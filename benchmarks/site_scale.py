@@ -131,7 +131,7 @@ def fill_synthetic_catalog(path: Path, models: int) -> Catalog:
             FROM synth s
             CROSS JOIN (VALUES ('baseline', 'baseline', 1.0, 1.0, NULL),
                                ('int8-dynamic', 'int8 dynamic quantization', 0.59, 0.996, 3.0),
-                               ('prune-global-30', 'global magnitude pruning', 1.01, 0.97, 1.0)
+                               ('prune-global-25', 'global magnitude pruning', 1.01, 0.97, 1.0)
                        ) v(variant, tactic, factor, quality, build_s)
             """
         )

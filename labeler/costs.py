@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from labels.errors import LabelerError
 from labels.recommendation import Recommendation
 from labels.records import RunRecord
+from labels.run_status import RunStatus
+from labels.tactic_kinds import is_baseline_variant
 
 MS_PER_HOUR = 3_600_000.0
 INFERENCES_PER_MILLION = 1_000_000
@@ -266,7 +268,9 @@ class LabelMoney:
 def measured_baseline(runs: list[RunRecord]) -> RunRecord | None:
     """The label's measured baseline run among its runs: the one every money figure and
     the batching advice start from (a failed or skipped baseline measured nothing)."""
-    return next((r for r in runs if r.variant == "baseline" and r.status == "ok"), None)
+    return next(
+        (r for r in runs if is_baseline_variant(r.variant) and r.status == RunStatus.OK), None
+    )
 
 
 def label_money(

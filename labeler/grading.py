@@ -20,7 +20,9 @@ from labels.catalog import Catalog, utc_now
 from labels.eei import EeiInterval, eei_interval, is_borderline, published_grade
 from labels.recommendation import recommendations_to_json
 from labels.records import LabelRecord, RunRecord
+from labels.run_status import RunStatus
 from labels.scheme import Scheme, load_scheme
+from labels.tactic_kinds import is_baseline_variant
 
 J_PER_WH = 3600.0
 
@@ -55,7 +57,7 @@ def grade_catalog(catalog: Catalog, scheme: Scheme | None = None) -> GradeSummar
 def same_scan_as_baseline(runs: list[RunRecord]) -> list[RunRecord]:
     """Only the variants measured with the newest baseline: a forced rescan with fewer
     tactics must not mix in variants measured against an older baseline."""
-    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    baseline = next((r for r in runs if is_baseline_variant(r.variant)), None)
     if baseline is None:
         return runs
     return [r for r in runs if r.scan_id == baseline.scan_id]
@@ -63,7 +65,7 @@ def same_scan_as_baseline(runs: list[RunRecord]) -> list[RunRecord]:
 
 def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
     """The label for the runs of one (model, revision, task, hardware profile)."""
-    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    baseline = next((r for r in runs if is_baseline_variant(r.variant)), None)
     if baseline is None:
         raise ValueError("no baseline run among the runs to grade")
     measured_at = max((r.finished_at for r in runs if r.finished_at), default=utc_now())
@@ -87,7 +89,7 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
         measured_at=measured_at,
         graded_at=utc_now(),
     )
-    if baseline.status != "ok" or baseline.energy_wh_per_1k is None:
+    if baseline.status != RunStatus.OK or baseline.energy_wh_per_1k is None:
         return _replace(empty, reason=f"{baseline.status}: {baseline.reason or 'no measurement'}")
     empty = _replace(empty, energy_j_per_token=energy_j_per_token(baseline, scheme))
     if scheme.paired_reference:
@@ -114,7 +116,7 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
             f"{baseline.hardware_profile}"
         )
     not_applicable = json.loads(baseline.provenance_json or "{}").get("not_applicable", {})
-    variants = [r for r in runs if r.variant != "baseline"]
+    variants = [r for r in runs if not is_baseline_variant(r.variant)]
 
     def grade_of(energy_wh_per_1k: float) -> str | None:
         if eei_per_wh is None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from labeler.carbon import DEFAULT_GRID, Carbon, GridIntensity, carbon_for
+from labeler.costs import measured_baseline
 from labeler.label_lookup import find_label
 from labels.catalog import Catalog
 from labels.latest_label import LatestLabel
@@ -104,7 +105,7 @@ def label_evidence(
     """Everything the label of `model_id` rests on, read from `catalog`."""
     label = find_label(catalog, model_id, hardware)
     runs = catalog.latest_runs(model_id, label.revision, label.task, label.hardware)
-    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    baseline = measured_baseline(runs)
     machine = catalog.hardware(baseline.hardware_fingerprint) if baseline else None
     try:
         workload = load_scheme(label.scheme_version).workload(label.task)

@@ -21,6 +21,8 @@ from labels.batching import BatchingAdvice, BatchPoint, batch_sweep_from_json, b
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
 from labels.records import RunRecord
+from labels.run_status import RunStatus
+from labels.tactic_kinds import is_baseline_variant
 
 
 def recommendations(
@@ -29,7 +31,7 @@ def recommendations(
     not_applicable: dict[str, str],
     grade_of: Callable[[float], str | None],
 ) -> list[Recommendation]:
-    measured = [v for v in variants if v.status == "ok" and v.energy_wh_per_1k is not None]
+    measured = [v for v in variants if v.status == RunStatus.OK and v.energy_wh_per_1k is not None]
     entries = [_entry(baseline, v, grade_of) for v in measured]
     # energy_change is None only when the baseline measured zero energy: rank those last
     entries.sort(
@@ -42,7 +44,7 @@ def recommendations(
     failed = [
         Recommendation(tactic=v.tactic, variant=v.variant, note=f"failed: {v.reason}")
         for v in variants
-        if v.status != "ok"
+        if v.status != RunStatus.OK
     ]
     skipped = [
         Recommendation(tactic=name, variant=name, applies=False, note=reason)
@@ -174,7 +176,7 @@ def headline(label: LatestLabel) -> str:
     """One line people can act on, e.g. 'C → A with dynamic-int8, −41 % energy, 99.6 % …'."""
     grade = label.grade or "ungraded"
     best = label.best_variant
-    if not best or best == "baseline":
+    if not best or is_baseline_variant(best):
         return f"{grade}: no tactic measurably saved energy within the quality tolerance"
     return achievable_sentence(
         grade,
@@ -271,6 +273,6 @@ class BatchingSummary:
 
 def batching_summary(runs: list[RunRecord]) -> BatchingSummary | None:
     """The sweep stored on the label's baseline run; None when none was measured."""
-    baseline = next((r for r in runs if r.variant == "baseline"), None)
+    baseline = next((r for r in runs if is_baseline_variant(r.variant)), None)
     points = batch_sweep_from_json(baseline.batch_sweep_json) if baseline else []
     return BatchingSummary(points, batching_advice(points)) if points else None

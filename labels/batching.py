@@ -15,6 +15,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from labels.run_status import RunStatus
+
 DEFAULT_BATCH_SIZES = (1, 8, 32, 64)
 NEAR_LEAST = 0.02  # energies within 2 % of the sweep's least count as the least
 
@@ -28,7 +30,7 @@ class BatchPoint:
     """
 
     batch_size: int
-    status: str = "ok"
+    status: str = RunStatus.OK
     energy_wh_per_1k: float | None = None  # median over windows, per inference
     latency_ms_per_request: float | None = None
     windows: int = 0
@@ -38,7 +40,7 @@ class BatchPoint:
     @property
     def inferences_per_s(self) -> float | None:
         """Throughput of one device serving at this size, from the latency per call."""
-        if self.status != "ok" or not self.latency_ms_per_request:
+        if self.status != RunStatus.OK or not self.latency_ms_per_request:
             return None
         return self.batch_size / self.latency_ms_per_request * 1000.0
 
@@ -87,7 +89,7 @@ def batching_advice(points: list[BatchPoint]) -> BatchingAdvice | None:
     measured = [
         p
         for p in points
-        if p.status == "ok" and p.energy_wh_per_1k is not None and p.latency_ms_per_request
+        if p.status == RunStatus.OK and p.energy_wh_per_1k is not None and p.latency_ms_per_request
     ]
     single = next((p for p in measured if p.batch_size == 1), None)
     if single is None or not single.energy_wh_per_1k:

@@ -18,8 +18,11 @@ from typing import Any
 import torch
 
 from labels.batching import BatchPoint
+from labels.run_status import RunStatus
+from scanner.device import Device
 from scanner.harness import Protocol, run_windows
 from scanner.meters.base import EnergyMeter
+from scanner.out_of_memory import OUT_OF_MEMORY, is_out_of_memory
 from scanner.tasks.base import TaskAdapter
 
 
@@ -37,11 +40,12 @@ def measure_batch_sweep(
     sync: Callable[[], None] = lambda: None,
 ) -> list[BatchPoint]:
     """One `BatchPoint` per size, in increasing order; never raises for a size's failure."""
+    on_cuda = Device.parse(device).is_cuda
     points: list[BatchPoint] = []
     stopped: str | None = None
     for size in sorted(set(batch_sizes)):
         if stopped:
-            points.append(BatchPoint(size, status="skipped", reason=stopped))
+            points.append(BatchPoint(size, status=RunStatus.SKIPPED, reason=stopped))
             continue
         try:
             batch = adapter.reference_batch(path, model, {**workload, "batch_size": size})
@@ -56,13 +60,12 @@ def measure_batch_sweep(
                     sync=sync,
                 )
         except Exception as exc:  # one size failing must not lose the model
-            reason = _reason(exc)
-            points.append(BatchPoint(size, status="failed", reason=reason))
-            if reason == "out of memory":
+            points.append(BatchPoint(size, status=RunStatus.FAILED, reason=_reason(exc)))
+            if is_out_of_memory(exc):
                 stopped = f"not measured: batch {size} ran out of memory"
             continue
         finally:
-            if device.startswith("cuda"):
+            if on_cuda:
                 torch.cuda.empty_cache()
         points.append(
             BatchPoint(
@@ -77,7 +80,7 @@ def measure_batch_sweep(
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return "out of memory"
+    if is_out_of_memory(exc):
+        return OUT_OF_MEMORY
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]

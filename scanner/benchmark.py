@@ -30,16 +30,11 @@ from labels.records import HardwareRecord, RunRecord, RunResult, WindowRecord
 from labels.run_status import RunStatus
 from labels.scheme import QualityGate, Scheme, SchemeError
 from labels.stopping import grade_decided, saving_decided
+from labels.tactic_kinds import BASELINE
 from labels.timestamps import utc_now
 from scanner.batch_sweep import measure_batch_sweep
-from scanner.energy_score import (
-    ENERGY_SCORE,
-    SCHEME,
-    describe_energy_score,
-    energy_score_protocol,
-    energy_score_workload,
-    wants_fp32,
-)
+from scanner.device import Device, DeviceError
+from scanner.energy_score import SCHEME
 from scanner.hardware import software_versions
 from scanner.harness import (
     HARNESS_VERSION,
@@ -53,6 +48,8 @@ from scanner.harness import (
 )
 from scanner.meters.base import EnergyMeter, MeterUnavailable
 from scanner.meters.select import select_meter
+from scanner.out_of_memory import OUT_OF_MEMORY, is_out_of_memory
+from scanner.protocols import BenchmarkProtocol, UnknownProtocol, protocol_named
 from scanner.reference import (
     BuiltReference,
     build_reference,
@@ -89,8 +86,13 @@ class BenchmarkJob:
     allow_pickle: bool = False
     meter: str | None = None  # force an energy method
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
-    protocol_name: str = SCHEME  # or ENERGY_SCORE: the AI Energy Score's protocol
+    protocol_name: str = SCHEME  # a name in scanner.protocols.BENCHMARK_PROTOCOLS
     batch_sizes: list[int] = field(default_factory=list)  # the batching sweep, when asked
+
+    @property
+    def measuring(self) -> BenchmarkProtocol:
+        """The protocol this job is measured by (UnknownProtocol for a name none has)."""
+        return protocol_named(self.protocol_name)
 
 
 @dataclass(frozen=True)
@@ -119,36 +121,40 @@ def benchmark_model(
     torch.manual_seed(0)
     started = utc_now()
     hardware = HardwareRecord(**job.hardware)
-    base_record = _record_factory(job, hardware, started)
+    try:
+        device = Device.parse(job.device)
+    except DeviceError as exc:
+        make = _record_factory(job, hardware, started, None)
+        return ModelBenchmark([RunResult(make(BASELINE, RunStatus.FAILED, reason=str(exc)))])
+    base_record = _record_factory(job, hardware, started, device)
     note = on_progress or (lambda _text: None)
 
     try:
+        measuring = job.measuring
         adapter = adapter_for(job.task)
-        workload = scheme.workload(job.task)
+        workload = measuring.workload(scheme.workload(job.task))
         gate = scheme.quality_gate(job.task)
-        if job.protocol_name == ENERGY_SCORE:
-            workload = energy_score_workload(workload)
     except (UnsupportedTask, SchemeError) as exc:  # no adapter, or the scheme lacks the task
         return ModelBenchmark(
-            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+            [RunResult(base_record(BASELINE, RunStatus.SKIPPED, reason=str(exc)))]
         )
+    except UnknownProtocol as exc:
+        return ModelBenchmark([RunResult(base_record(BASELINE, RunStatus.FAILED, reason=str(exc)))])
     except Exception as exc:  # a broken adapter or plugin: a bug, with its traceback logged
-        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))])
+        return ModelBenchmark([RunResult(_failure(base_record, BASELINE, exc))])
 
     path = Path(job.path)
     try:
         note("loading")
         model = adapter.load(path, job.device, allow_pickle=job.allow_pickle)
-        if job.protocol_name == ENERGY_SCORE and wants_fp32(job.task):
+        if measuring.wants_fp32(job.task):
             model = model.float()
     except LoadRefused as exc:
         return ModelBenchmark(
-            [RunResult(base_record("baseline", RunStatus.SKIPPED, reason=str(exc)))]
+            [RunResult(base_record(BASELINE, RunStatus.SKIPPED, reason=str(exc)))]
         )
     except ModelLoadError as exc:
-        return ModelBenchmark(
-            [RunResult(base_record("baseline", RunStatus.FAILED, reason=str(exc)))]
-        )
+        return ModelBenchmark([RunResult(base_record(BASELINE, RunStatus.FAILED, reason=str(exc)))])
 
     params = sum(p.numel() for p in model.parameters())
     meter_reasons: list[str] = []
@@ -158,18 +164,16 @@ def benchmark_model(
         except MeterUnavailable as exc:
             reason = f"no energy meter: {exc}"
             return ModelBenchmark(
-                [RunResult(base_record("baseline", RunStatus.FAILED, reason=reason))], params
+                [RunResult(base_record(BASELINE, RunStatus.FAILED, reason=reason))], params
             )
-    overrides = (
-        energy_score_protocol(job.protocol) if job.protocol_name == ENERGY_SCORE else job.protocol
-    )
+    overrides = measuring.harness_overrides(job.protocol)
     protocol = Protocol.for_device(job.device, **{"noisy_cv": scheme.noisy_cv, **overrides})
-    sync = _sync_for(job.device)
+    sync = _sync_for(device)
     ctx = TacticContext(
         device=job.device,
         task=job.task,
         model_type=str(getattr(model.config, "model_type", "unknown")),
-        compute_capability=_compute_capability(job.device),
+        compute_capability=_compute_capability(device),
     )
     provenance = {
         "software": software_versions(),
@@ -181,8 +185,7 @@ def benchmark_model(
         # the host's 1-minute load average: a loaded host moves the EEI too (stability.json)
         "host_load_1m": {"start": _load_1m()},
     }
-    if job.protocol_name == ENERGY_SCORE:
-        provenance["energy_score"] = describe_energy_score(job.task, job.device, meter.method)
+    provenance.update(measuring.provenance(job.task, job.device, meter.method))
     other_processes = meter.other_processes()
     if other_processes is not None:
         provenance["other_gpu_processes"] = [asdict(p) for p in other_processes]
@@ -201,7 +204,7 @@ def benchmark_model(
                 "items": int(labelled.labels.numel()) if labelled else 0,
                 "note": eval_note,
             }
-        reference = _reference_for(scheme, job, adapter, workload, note)
+        reference = _reference_for(scheme, job, measuring, adapter, workload, note)
         note("idle power")
         idle_power_w = meter.idle_power_w(protocol.idle_s) if protocol.idle_s > 0 else 0.0
         bench = VariantBench(
@@ -213,6 +216,7 @@ def benchmark_model(
             meter=meter,
             protocol=protocol,
             sync=sync,
+            device=device,
             idle_power_w=idle_power_w,
             quality_gate=gate,
             make_record=base_record,
@@ -226,8 +230,8 @@ def benchmark_model(
             ),
         )
         baseline_outputs: torch.Tensor | None = None
-        tactics = [] if job.protocol_name == ENERGY_SCORE else job.tactics  # baseline alone
-        for name in ["baseline", *[t for t in tactics if t != "baseline"]]:
+        tactics = job.tactics if measuring.measures_variants else []
+        for name in [BASELINE, *[t for t in tactics if not get_tactic(t).is_baseline]]:
             tactic = get_tactic(name)
             try:
                 applicability = tactic.applies_to(model, ctx)
@@ -253,12 +257,12 @@ def benchmark_model(
                 continue
             finally:
                 gc.collect()
-                if job.device.startswith("cuda"):
+                if device.is_cuda:
                     torch.cuda.empty_cache()
             if tactic.is_baseline:
                 baseline_outputs = outputs
                 reference = None  # only the baseline is measured beside it: free its memory
-                if job.batch_sizes and job.protocol_name == SCHEME:
+                if job.batch_sizes and measuring.sweeps_batch_sizes:
                     note("batch sizes")
                     sweep = measure_batch_sweep(
                         adapter,
@@ -280,7 +284,7 @@ def benchmark_model(
             if protocol.cooldown_s > 0:
                 time.sleep(protocol.cooldown_s)
     except Exception as exc:
-        return ModelBenchmark([RunResult(_failure(base_record, "baseline", exc))], params)
+        return ModelBenchmark([RunResult(_failure(base_record, BASELINE, exc))], params)
     finally:
         meter.close()
 
@@ -323,6 +327,7 @@ class VariantBench:
     meter: EnergyMeter
     protocol: Protocol
     sync: Callable[[], None]
+    device: Device
     idle_power_w: float
     quality_gate: QualityGate  # the scheme's: one metric's minimum, and any `also`
     make_record: Callable[..., RunRecord]
@@ -334,6 +339,7 @@ class VariantBench:
 def _reference_for(
     scheme: Scheme,
     job: BenchmarkJob,
+    measuring: BenchmarkProtocol,
     adapter: TaskAdapter,
     workload: dict[str, Any],
     note: Callable[[str], None],
@@ -341,7 +347,7 @@ def _reference_for(
     """The task's reference model under a paired scheme (v2 on), else None (v1, and the
     energy-score protocol, whose runs are never graded)."""
     spec = scheme.reference_model(job.task)
-    if spec is None or job.protocol_name == ENERGY_SCORE:
+    if spec is None or not measuring.pairs_with_reference:
         return None
     note("reference model")
     return build_reference(spec, adapter, workload, job.device)
@@ -367,7 +373,7 @@ def _measure_variant(
     protocol, sync, idle_power_w = bench.protocol, bench.sync, bench.idle_power_w
     started = utc_now()
     candidate = model if tactic.is_baseline else copy.deepcopy(model)
-    _reset_peak_memory(ctx.device)
+    _reset_peak_memory(bench.device)
     with torch.inference_mode():
         sync()
         meter.start()
@@ -430,7 +436,7 @@ def _measure_variant(
                 decided=functools.partial(saving_decided, qualifies=qualifies),
             )
             measurement = paired.variant
-    peak_mem_mb = _peak_memory_mb(ctx.device)
+    peak_mem_mb = _peak_memory_mb(bench.device)
     # what the build itself judged (a healed variant's quality before healing, say)
     quality_values.update(built.build_quality)
     if accuracy is not None:
@@ -527,12 +533,12 @@ def _outputs(adapter: TaskAdapter, built: Any, batches: list[Batch]) -> torch.Te
 
 
 def _record_factory(
-    job: BenchmarkJob, hardware: HardwareRecord, started: datetime
+    job: BenchmarkJob, hardware: HardwareRecord, started: datetime, device: Device | None
 ) -> Callable[..., RunRecord]:
     versions = {
         "torch_version": torch.__version__,
         "transformers_version": _transformers_version(),
-        "cuda_version": torch.version.cuda if job.device.startswith("cuda") else None,
+        "cuda_version": torch.version.cuda if device and device.is_cuda else None,
     }
 
     def make(
@@ -616,29 +622,29 @@ def _with(run: RunRecord, **changes: Any) -> RunRecord:
     return replace(run, **changes)
 
 
-def _sync_for(device: str) -> Callable[[], None]:
-    if device.startswith("cuda"):
+def _sync_for(device: Device) -> Callable[[], None]:
+    if device.is_cuda:
         return torch.cuda.synchronize
     return lambda: None
 
 
-def _compute_capability(device: str) -> tuple[int, int] | None:
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_capability(torch.device(device))
+def _compute_capability(device: Device) -> tuple[int, int] | None:
+    if device.is_cuda and torch.cuda.is_available():
+        return torch.cuda.get_device_capability(torch.device(str(device)))
     return None
 
 
-def _reset_peak_memory(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats(torch.device(device))
+def _reset_peak_memory(device: Device) -> None:
+    if device.is_cuda:
+        torch.cuda.reset_peak_memory_stats(torch.device(str(device)))
         return
     with contextlib.suppress(OSError):  # Linux: "5" resets the peak resident set (VmHWM)
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def _peak_memory_mb(device: str) -> float | None:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated(torch.device(device)) / 2**20
+def _peak_memory_mb(device: Device) -> float | None:
+    if device.is_cuda:
+        return torch.cuda.max_memory_allocated(torch.device(str(device))) / 2**20
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -712,8 +718,8 @@ def _failure(make_record: Callable[..., RunRecord], name: str, exc: BaseExceptio
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower():
-        return "out of memory"
+    if is_out_of_memory(exc):
+        return OUT_OF_MEMORY
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.device import Device
+
 SCHEME = "scheme"
 ENERGY_SCORE = "energy-score"
 PROTOCOLS = {
@@ -75,6 +77,6 @@ def describe_energy_score(task: str, device: str, energy_method: str) -> dict[st
         "batch_size": 1,
         "dtype": "float32" if wants_fp32(task) else "model default",
         "new_tokens": NEW_TOKENS if not wants_fp32(task) else None,
-        "energy_scope": "GPU only" if device.startswith("cuda") else f"CPU ({energy_method})",
+        "energy_scope": "GPU only" if Device.parse(device).is_cuda else f"CPU ({energy_method})",
         "inputs": "the scheme's reference inputs for the task (not the AI Energy Score data sets)",
     }

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.device import Device
 from scanner.meters.base import EnergyMeter
 
 HARNESS_VERSION = "2"  # 2: variants measured in windows interleaved with the baseline
@@ -72,7 +73,7 @@ class Protocol:
         # five repeats of MiniLM varied by CV 0.10-0.24, with 2 s windows by 0.04-0.05.
         base = (
             cls(warmup_s=1.0, window_s=5.0, idle_s=3.0, cooldown_s=2.0)
-            if device.startswith("cuda")
+            if Device.parse(device).is_cuda
             else cls(warmup_iterations=1, window_s=2.0)
         )
         values = {**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}

@@ -23,8 +23,10 @@ from labels.catalog import Catalog
 from labels.records import HardwareRecord, ModelRecord, RunResult
 from labels.run_status import RunStatus
 from labels.scheme import DEFAULT_SCHEME_VERSION
+from labels.tactic_kinds import is_baseline_variant
 from scanner.benchmark import BenchmarkJob
 from scanner.discovery.base import ModelRef
+from scanner.energy_score import SCHEME
 from scanner.executors.registry import make_executor
 from scanner.hardware import detect_hardware
 from scanner.harness import HARNESS_VERSION
@@ -59,7 +61,7 @@ class ScanOptions:
     meter: str | None = None
     scheme_version: str = DEFAULT_SCHEME_VERSION
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
-    protocol_name: str = "scheme"  # or "energy-score" (scanner.energy_score)
+    protocol_name: str = SCHEME  # a name in scanner.protocols.BENCHMARK_PROTOCOLS
     batch_sizes: list[int] = field(default_factory=list)  # the batching sweep (labels.batching)
 
 
@@ -160,13 +162,15 @@ def scan(
             catalog.record_model_results(model_record(ref, result.params), hardware, result.results)
             # Counted by what the baseline turned out to be: each model lands in exactly one of
             # benchmarked, skipped (no adapter, refused to load) or failed.
-            baseline = next((r.run for r in result.results if r.run.variant == "baseline"), None)
-            if baseline is None or baseline.status == "failed":
+            baseline = next(
+                (r.run for r in result.results if is_baseline_variant(r.run.variant)), None
+            )
+            if baseline is None or baseline.status == RunStatus.FAILED:
                 reason = baseline.reason if baseline else "no baseline run"
                 summary.failed += 1
                 summary.failures.append((ref.model_id, reason or "failed"))
                 event(ScanEvent.FAILED, ref, reason or "failed")
-            elif baseline.status == "skipped":
+            elif baseline.status == RunStatus.SKIPPED:
                 summary.skipped += 1
                 event(ScanEvent.SKIPPED, ref, baseline.reason or "skipped")
             else:

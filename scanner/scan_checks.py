@@ -16,8 +16,9 @@ from pathlib import Path
 from labels.batching import parse_batch_sizes
 from labels.errors import LabelerError
 from labels.scheme import load_scheme
-from scanner.energy_score import ENERGY_SCORE, PROTOCOLS
+from scanner.device import Device, DeviceError, DeviceKind
 from scanner.executors.registry import executor_names
+from scanner.protocols import UnknownProtocol, protocol_named
 from scanner.tactics.registry import tactic_names
 from scanner.tasks.registry import task_names
 
@@ -63,9 +64,13 @@ def check_scan_options(
 
 def check_device(device: str) -> None:
     """cpu, cuda or cuda:N, and a CUDA device only where torch sees one."""
-    if not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
+    try:
+        kind = Device.parse(device).kind
+    except DeviceError:
+        kind = None
+    if kind not in (DeviceKind.CPU, DeviceKind.CUDA):  # no energy meter reads an MPS device
         raise ScanOptionError(f"unknown device {device!r} (cpu, cuda or cuda:N)")
-    if device.startswith("cuda"):
+    if kind is DeviceKind.CUDA:
         import torch  # only to check a CUDA device: other commands start without torch
 
         if not torch.cuda.is_available():
@@ -83,20 +88,24 @@ def check_tactics(tactics: Sequence[str] | None) -> None:
 
 
 def check_protocol(protocol_name: str, tactics: Sequence[str] | None) -> None:
-    """A known protocol; energy-score measures the baseline alone, so no tactics with it."""
-    if protocol_name not in PROTOCOLS:
-        raise ScanOptionError(f"unknown protocol {protocol_name!r} ({', '.join(PROTOCOLS)})")
-    if protocol_name == ENERGY_SCORE and tactics:
-        raise ScanOptionError("--protocol energy-score measures the baseline alone: drop --tactic")
+    """A known protocol; one that measures the baseline alone (energy-score) takes no tactics."""
+    try:
+        measuring = protocol_named(protocol_name)
+    except UnknownProtocol as exc:
+        raise ScanOptionError(str(exc)) from None
+    if tactics and not measuring.measures_variants:
+        raise ScanOptionError(
+            f"--protocol {protocol_name} measures the baseline alone: drop --tactic"
+        )
 
 
 def batch_sizes_option(text: str | None, protocol_name: str) -> list[int]:
     """`--batch-sizes` parsed ("1,8,32"); a sweep goes with the scheme protocol only."""
     if text is None:
         return []
-    if protocol_name == ENERGY_SCORE:
+    if not protocol_named(protocol_name).sweeps_batch_sizes:
         raise ScanOptionError(
-            "--batch-sizes goes with the scheme protocol (energy-score is batch 1)"
+            f"--batch-sizes goes with the scheme protocol ({protocol_name} is batch 1)"
         )
     try:
         return parse_batch_sizes(text)

@@ -11,6 +11,7 @@ import uuid
 
 from labels.records import RunRecord
 from labels.run_status import RunStatus
+from labels.tactic_kinds import BASELINE
 from labels.timestamps import utc_now
 from scanner.harness import HARNESS_VERSION
 
@@ -39,8 +40,8 @@ def unmeasured_run(
         task=task,
         hardware_profile=hardware_profile,
         hardware_fingerprint=hardware_fingerprint,
-        variant="baseline",
-        tactic="baseline",
+        variant=BASELINE,
+        tactic=BASELINE,
         status=status,
         reason=reason,
         device=device,

@@ -224,7 +224,7 @@ def fill_catalog(path: Path) -> Catalog:
             _run(
                 model,
                 hw,
-                "prune-global-30",
+                "prune-global-25",
                 "global magnitude pruning",
                 energy_wh_per_1k=base_e * 1.01,
                 quality_metric=metric,
@@ -264,7 +264,7 @@ def fill_catalog(path: Path) -> Catalog:
 
     pruning = _rec(
         "global magnitude pruning",
-        "prune-global-30",
+        "prune-global-25",
         0.0,
         0.01,
         qualifies=False,

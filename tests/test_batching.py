@@ -85,7 +85,7 @@ class RunsOutOfMemoryAbove8:
 
     def run(self, model: torch.nn.Module, batch) -> object:
         if batch.inferences > 8:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise torch.OutOfMemoryError("Tried to allocate 2.00 GiB")
         return self._adapter.run(model, batch)
 
 

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from labels.run_status import RunStatus
 from labels.scheme import QualityGate, load_scheme
+from labels.tactic_kinds import BASELINE
 from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
 from scanner.discovery.demo import build_synthetic_model
 from scanner.hardware import detect_hardware
 from scanner.meters.fake import FakeMeter
+from scanner.out_of_memory import OUT_OF_MEMORY
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import TACTICS
 from scanner.tasks.text_inputs import TOKENIZER_FILES
@@ -259,3 +262,67 @@ def test_v2_gates_embeddings_on_neighbours_kept_with_every_minimum(tiny_model: P
         if not variant.qualifies:
             assert "quality gate not met: " in variant.notes
     assert "similarity_spearman" in variant.notes and "< 1.01" in variant.notes
+
+
+class RaisesInForward(torch.nn.Module):
+    """The variant as built, except that its forward pass raises `error`."""
+
+    def __init__(self, model: torch.nn.Module, error: BaseException) -> None:
+        super().__init__()
+        self.inner, self.error = model, error
+        self.config = model.config
+
+    def forward(self, *args: object, **kwargs: object) -> object:
+        raise self.error
+
+
+class FailsInForward(Tactic):
+    """A tactic double whose variant raises a given error when it first runs."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.name, self.error = "test-fails-in-forward", error
+
+    def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
+        return BuiltVariant(RaisesInForward(model, self.error))
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        # the allocator's own error, whatever its message says
+        (torch.OutOfMemoryError("Tried to allocate 2.00 GiB"), "out of memory"),
+        (torch.cuda.OutOfMemoryError("allocator gave up"), "out of memory"),
+        (MemoryError(), "out of memory"),
+        # a message that only mentions memory is some other failure, named as such
+        (RuntimeError("kernel ran out of memory budget"), "RuntimeError: kernel ran out of"),
+    ],
+    ids=["torch", "torch.cuda", "host", "message-only"],
+)
+def test_out_of_memory_is_recognised_by_the_exceptions_type(
+    tiny_model: Path, error: BaseException, reason: str
+) -> None:
+    tactic = FailsInForward(error)
+    with TACTICS.registered(tactic.name, tactic):
+        runs = by_tactic(run(job_for(tiny_model, [tactic.name])))
+    assert runs["baseline"].status == RunStatus.OK
+    failed = runs[tactic.name]
+    assert failed.status == RunStatus.FAILED
+    if reason == OUT_OF_MEMORY:
+        assert failed.reason == OUT_OF_MEMORY
+    else:
+        assert failed.reason.startswith(reason), failed.reason
+
+
+def test_a_device_no_one_has_is_one_failed_run(tiny_model: Path) -> None:
+    result = run(job_for(tiny_model, ["dynamic-int8"], device="cuda:x"))
+    [only] = [r.run for r in result.results]
+    assert (only.variant, only.status) == (BASELINE, RunStatus.FAILED)
+    assert only.reason == "unknown device 'cuda:x' (cpu, cuda, cuda:N or mps)"
+    assert only.cuda_version is None
+
+
+def test_an_unknown_protocol_is_one_failed_run(tiny_model: Path) -> None:
+    result = run(job_for(tiny_model, ["dynamic-int8"], protocol_name="nope"))
+    [only] = [r.run for r in result.results]
+    assert (only.variant, only.status) == (BASELINE, RunStatus.FAILED)
+    assert only.reason == "unknown protocol 'nope' (scheme, energy-score)"

@@ -14,7 +14,9 @@ from labeler.figures import format_energy, format_percent
 from labeler.site.inputs import ChartRun
 from labels import RunRecord
 from labels.latest_label import LatestLabel
+from labels.run_status import RunStatus
 from labels.scheme import GRADES
+from labels.tactic_kinds import is_baseline_variant
 
 # A chart with more points than this shows an even sample; its Pareto front uses them all.
 MAX_CHART_POINTS = 2000
@@ -47,12 +49,12 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, flo
 def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None:
     """Geometry of an energy (log x) versus quality (y) scatter of one task on one profile."""
     data = [
-        (r.energy_wh_per_1k, 1.0 if r.variant == "baseline" else r.quality_value, r)
+        (r.energy_wh_per_1k, 1.0 if is_baseline_variant(r.variant) else r.quality_value, r)
         for r in runs
-        if r.status == "ok"
+        if r.status == RunStatus.OK
         and r.energy_wh_per_1k
         and r.energy_wh_per_1k > 0
-        and (r.variant == "baseline" or r.quality_value is not None)
+        and (is_baseline_variant(r.variant) or r.quality_value is not None)
     ]
     if not data:
         return None
@@ -78,7 +80,9 @@ def scatter_chart(runs: Sequence[RunRecord | ChartRun]) -> dict[str, Any] | None
     points = []
     for energy, quality, run in data[::step]:
         kind = (
-            "baseline" if run.variant == "baseline" else ("qualifies" if run.qualifies else "fails")
+            "baseline"
+            if is_baseline_variant(run.variant)
+            else ("qualifies" if run.qualifies else "fails")
         )
         title = (
             f"{run.model_id} \u00b7 {run.variant}: {format_energy(energy)} Wh/1k, "

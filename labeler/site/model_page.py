@@ -40,6 +40,7 @@ from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import HardwareRecord, ModelRecord, RunRecord
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
+from labels.tactic_kinds import TacticKind, tactic_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +136,6 @@ def _tags(model: ModelRecord | None) -> tuple[str, ...]:
     return tuple(str(t) for t in tags) if isinstance(tags, list) else ()
 
 
-def _is_pruning(tactic: str) -> bool:
-    # TODO(issue 24): ask the tactic's kind (pruning, quantization…) once the catalog
-    # records it beside the run; the scanner's tactics know it, but the site must not
-    # import scanner/, and the runs table stores only the tactic's name today.
-    return "prun" in tactic.lower()
-
-
 def label_section(state: RenderState, model_id: str, label: LatestLabel) -> LabelSection:
     """The section of one label of `model_id`, from the rows `state` holds."""
     site_url = state.site_url
@@ -158,8 +152,7 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
         achievable=achievable_text(label),
         applicable=tuple(r for r in recs if r.applies),
         not_applicable=tuple(r for r in recs if not r.applies),
-        mentions_pruning=any(_is_pruning(r.tactic) for r in recs)
-        or any(_is_pruning(r.tactic) for r in runs),
+        mentions_pruning=any(tactic_kind(r.variant) is TacticKind.PRUNING for r in (*recs, *runs)),
         provenance=build_provenance(
             list(runs), state.hardware.get(fingerprint) if fingerprint else None
         ),

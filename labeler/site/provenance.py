@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from labels import HardwareRecord, RunRecord
+from labels.tactic_kinds import is_baseline_variant
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _items(pairs: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
 
 def build_provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> Provenance:
     """Group what the baseline run and its hardware record say into four labelled groups."""
-    baseline = next((r for r in runs if r.variant == "baseline"), runs[0] if runs else None)
+    baseline = next((r for r in runs if is_baseline_variant(r.variant)), runs[0] if runs else None)
     if baseline is None and hardware is None:
         return Provenance([], "")
     extra: dict[str, Any] = {}

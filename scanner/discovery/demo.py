@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from labels.tactic_kinds import BASELINE
 from scanner.discovery.base import DiscoveryError, ModelRef
 from scanner.discovery.demo_speech_vision import (
     SPEECH_VISION_MODELS,
@@ -94,7 +95,7 @@ def discover_demo_models(models_dir: Path, include_minilm: bool = True) -> list[
 # what a tactic does to a trained model, and a tactic on each would cost the demo about
 # 2.5 minutes (measured: about 10 s per model and tactic).
 MINILM_EXTRA_TACTICS = ("onnx-int8-dynamic",)
-SYNTHETIC_TACTICS = ("baseline",)
+SYNTHETIC_TACTICS = (BASELINE,)
 
 
 def demo_scan_plan(refs: list[ModelRef]) -> list[tuple[list[ModelRef], list[str]]]:

@@ -20,6 +20,7 @@ from typing import Any
 from labels.errors import LabelerError, first_line
 from labels.scheme import load_scheme
 from scanner.benchmark import BenchmarkJob, ModelBenchmark, benchmark_model
+from scanner.device import Device
 from scanner.executors.base import Executor, failed_benchmark, project_pythonpath
 from scanner.jobs import benchmark_from_json, benchmark_to_json, job_from_json, job_to_json
 from scanner.worker import prepare_benchmark_process
@@ -105,7 +106,7 @@ class RayExecutor(Executor):
             self._started_ray = False
 
     def _submit(self, job: BenchmarkJob) -> Any:
-        if job.device.startswith("cuda"):
+        if Device.parse(job.device).is_cuda:
             options: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1}
         else:
             options = {"num_cpus": 1}
@@ -120,7 +121,7 @@ class RayExecutor(Executor):
     def _slots(self, in_flight: dict[Any, tuple[BenchmarkJob, float]]) -> int:
         """Tasks the cluster can run at once: its GPUs for CUDA jobs, else its CPUs."""
         resources = self.ray.cluster_resources()
-        uses_gpus = any(job.device.startswith("cuda") for job, _ in in_flight.values())
+        uses_gpus = any(Device.parse(job.device).is_cuda for job, _ in in_flight.values())
         return max(1, int(resources.get("GPU" if uses_gpus else "CPU", 1)))
 
 

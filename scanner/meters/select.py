@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from scanner.device import Device, DeviceError
 from scanner.meters.base import EnergyMeter, MeterUnavailable
 from scanner.meters.estimate import EstimateMeter
 from scanner.meters.nvml import NvmlMeter
@@ -20,12 +21,10 @@ METHODS = ("nvml", "nvml-power", "rapl", "estimate")
 
 def cuda_device_index(device: str) -> int | None:
     """0 for "cuda", N for "cuda:N", None for any other device."""
-    if device == "cuda":
-        return 0
-    prefix, _, index = device.partition(":")
-    if prefix == "cuda" and index.isdigit():
-        return int(index)
-    return None
+    try:
+        return Device.parse(device).gpu_index
+    except DeviceError:
+        return None
 
 
 def _builders(device: str) -> dict[str, Callable[[], EnergyMeter]]:

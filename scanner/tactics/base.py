@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from labels.tactic_kinds import TacticKind
+from scanner.device import Device
+
 
 @dataclass(frozen=True)
 class TacticContext:
@@ -27,7 +30,7 @@ class TacticContext:
 
     @property
     def on_gpu(self) -> bool:
-        return self.device.startswith("cuda")
+        return Device.parse(self.device).is_cuda
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,18 @@ class Tactic(ABC):
     description: str = ""
     # On CPU some tactics are measured only when asked, since their build is slow here.
     default_on: tuple[str, ...] = ("cpu", "cuda")
-    # The model as published: measured on its own (not paired with itself), no build cost.
-    is_baseline: bool = False
+    # What kind of optimisation it is; a shipped tactic's kind is also listed by name in
+    # `labels.tactic_kinds`, for code that reads stored runs without importing tactics.
+    kind: TacticKind = TacticKind.OTHER
     # The variant's first call still builds (compilation): it runs inside the metered build,
     # so that work counts as build cost and not as the first window's energy.
     warms_up_during_build: bool = False
+
+    @property
+    def is_baseline(self) -> bool:
+        """The model as published: measured on its own (not paired with itself), no build
+        cost."""
+        return self.kind is TacticKind.BASELINE
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         return APPLIES
@@ -72,4 +82,4 @@ class Tactic(ABC):
         """Return the variant; `model` is a private copy the tactic may change in place."""
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description}
+        return {"name": self.name, "description": self.description, "kind": str(self.kind)}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import torch
 
+from labels.tactic_kinds import BASELINE as BASELINE_NAME
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 
 
 class Baseline(Tactic):
-    name = "baseline"
+    kind = TacticKind.BASELINE
+    name = BASELINE_NAME
     description = "The model as published (float32, eager mode)."
-    is_baseline = True
 
     def build(self, model: torch.nn.Module, ctx: TacticContext) -> BuiltVariant:
         return BuiltVariant(model)

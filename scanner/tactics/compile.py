@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -15,6 +16,7 @@ from scanner.tasks.registry import GENERATION_TASKS
 
 
 class Compile(Tactic):
+    kind = TacticKind.COMPILATION
     name = "compile"
     description = "torch.compile (inductor, default mode); build cost includes compilation."
     warms_up_during_build = True

@@ -13,6 +13,7 @@ import warnings
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -23,6 +24,7 @@ from scanner.tactics.base import (
 
 
 class DynamicInt8(Tactic):
+    kind = TacticKind.QUANTIZATION
     name = "dynamic-int8"
     description = (
         "Dynamic int8 quantization of nn.Linear (per-channel weight scales, per-batch "

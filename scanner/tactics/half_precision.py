@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -43,6 +44,8 @@ def _host_bf16_units() -> str | None:
 
 
 class HalfPrecision(Tactic):
+    kind = TacticKind.PRECISION
+
     def __init__(self, dtype: torch.dtype, label: str) -> None:
         self.dtype = dtype
         self.label = label

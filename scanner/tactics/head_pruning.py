@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -117,6 +118,8 @@ def slice_linear(layer: torch.nn.Linear, index: torch.Tensor, dim: int) -> torch
 
 
 class HeadPruning(Tactic):
+    kind = TacticKind.PRUNING
+
     def __init__(self, fraction: float) -> None:
         self.fraction = fraction
         percent = round(fraction * 100)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -75,6 +76,8 @@ class HealingReport:
 
 class DistilledLayerPruning(Tactic):
     """`pruning`, then distillation from the unpruned model within `budget`."""
+
+    kind = TacticKind.DISTILLATION
 
     def __init__(self, pruning: LayerPruning, budget: HealingBudget, name: str = "") -> None:
         self.pruning = pruning

@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -46,6 +47,8 @@ def layers_to_keep(count: int, strategy: str, fraction: float) -> list[int]:
 
 
 class LayerPruning(Tactic):
+    kind = TacticKind.LAYER_DROPPING
+
     def __init__(self, strategy: str, fraction: float, default: bool) -> None:
         self.strategy = strategy
         self.fraction = fraction

@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -140,6 +141,8 @@ class _ExportForward(torch.nn.Module):
 
 class OnnxRuntimeVariant(Tactic):
     """Export to ONNX, optionally quantize or halve it, and run it with ONNX Runtime."""
+
+    kind = TacticKind.RUNTIME
 
     def __init__(self, name: str, precision: str, description: str) -> None:
         self.name = name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch.nn.utils import prune
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -29,6 +30,8 @@ def _linear_layers(model: torch.nn.Module) -> list[torch.nn.Linear]:
 
 
 class MagnitudePruning(Tactic):
+    kind = TacticKind.PRUNING
+
     def __init__(self, scope: str, amount: float) -> None:
         self.scope = scope
         self.amount = amount

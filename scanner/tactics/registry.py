@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from labels.tactic_kinds import BASELINE
+from scanner.device import Device, DeviceKind
 from scanner.registry import Registry
 
 if TYPE_CHECKING:
     from scanner.tactics.base import Tactic
 
 BUILTIN_TACTICS = {
-    "baseline": "scanner.tactics.baseline:BASELINE",
+    BASELINE: "scanner.tactics.baseline:BASELINE",
     "compile": "scanner.tactics.compile:COMPILE",
     "dynamic-int8": "scanner.tactics.dynamic_int8:DYNAMIC_INT8",
     "fp16": "scanner.tactics.half_precision:FP16",
@@ -71,5 +73,5 @@ def get_tactic(name: str) -> Tactic:
 
 
 def default_tactic_names(device: str) -> list[str]:
-    kind = "cuda" if device.startswith("cuda") else "cpu"
+    kind = DeviceKind.CUDA if Device.parse(device).is_cuda else DeviceKind.CPU
     return [name for name, t in all_tactics().items() if kind in t.default_on]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -25,6 +26,7 @@ def attention_implementation(model: torch.nn.Module) -> str | None:
 
 
 class SdpaAttention(Tactic):
+    kind = TacticKind.ATTENTION
     name = "sdpa"
     description = 'attn_implementation="sdpa": fused scaled_dot_product_attention kernels.'
     default_on = ()

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from labels.tactic_kinds import TacticKind
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -63,16 +64,18 @@ def _linear_filter(kind: str) -> Callable[[torch.nn.Module, str], bool]:
 
 
 class TorchaoQuantization(Tactic):
+    kind = TacticKind.QUANTIZATION
+
     def __init__(self, kind: str, description: str) -> None:
-        self.kind = kind
+        self.config_kind = kind
         self.name = f"torchao-{kind}"
         self.description = description
         self.default_on = ("cuda",)
 
     def applies_to(self, model: torch.nn.Module, ctx: TacticContext) -> Applicability:
         if not ctx.on_gpu:
-            return Applicability(False, CPU_REASON[self.kind])
-        if self.kind == "float8" and (
+            return Applicability(False, CPU_REASON[self.config_kind])
+        if self.config_kind == "float8" and (
             ctx.compute_capability is None or ctx.compute_capability < FLOAT8_MIN_CAPABILITY
         ):
             found = ".".join(map(str, ctx.compute_capability or ())) or "unknown"
@@ -85,7 +88,7 @@ class TorchaoQuantization(Tactic):
             import torchao  # noqa: F401
         except ImportError:
             return Applicability(False, "torchao is not installed")
-        if not any(_linear_filter(self.kind)(m, "") for m in model.modules()):
+        if not any(_linear_filter(self.config_kind)(m, "") for m in model.modules()):
             return Applicability(False, "no nn.Linear layer this quantization can take")
         return APPLIES
 
@@ -93,12 +96,12 @@ class TorchaoQuantization(Tactic):
         from torchao.quantization import quantize_
 
         model = model.to(torch.bfloat16)
-        quantize_(model, _config(self.kind), filter_fn=_linear_filter(self.kind))
+        quantize_(model, _config(self.config_kind), filter_fn=_linear_filter(self.config_kind))
         return BuiltVariant(
             model,
-            dtype=f"bf16+{self.kind}",
+            dtype=f"bf16+{self.config_kind}",
             input_dtype=torch.bfloat16,
-            notes=f"torchao quantize_ ({type(_config(self.kind)).__name__}) on bf16 weights",
+            notes=f"torchao quantize_ ({type(_config(self.config_kind)).__name__}) on bf16 weights",
         )
 
 
