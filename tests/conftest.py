@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,18 +51,30 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under mutation testing (mutmut sets MUTANT_UNDER_TEST), move everything imported so
-    far out of the garbage collector's sight.
+    """Move everything imported so far out of the garbage collector's sight.
 
-    mutmut forks every mutant's test run from one process that has collected the tests, and
-    so imported torch and transformers (tests/test_model_loading.py). Each pytest run ends
-    with a full `gc.collect()`, which walked that whole heap and, in a forked child, copied
-    every page it touched: 1 s of CPU and 5 s of wall time per mutant on a loaded 2-core
-    host, most of the time a mutant took. Frozen objects are never collected (nor copied),
-    which costs nothing in a process that exits after one run (docs/mutants.md).
+    A benchmark ends each variant with a full `gc.collect()` (scanner/benchmark.py), which in
+    this process walks the whole heap of torch, transformers and every collected test
+    module: about 0.3 s of CPU a call on a 2-core host, paid by every in-process scan of
+    every test. Frozen objects are never collected, which costs nothing in a process that
+    exits after one run.
+
+    Under mutation testing it matters twice: mutmut forks every mutant's test run from one
+    process that has collected the tests, and each run ends with a full `gc.collect()` that,
+    in a forked child, copied every page it touched: 1 s of CPU and 5 s of wall time per
+    mutant on a loaded 2-core host, most of the time a mutant took (docs/mutants.md).
     """
-    if "MUTANT_UNDER_TEST" in os.environ:
-        gc.freeze()
+    gc.freeze()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_what_earlier_modules_left() -> None:
+    """Freeze again as each test module starts: torch and transformers load much of
+    themselves lazily (a model class on first use), after collection. What the earlier
+    modules left for garbage is collected first, so only live objects are frozen; an
+    object frozen here that becomes garbage later is leaked, never reused wrongly."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
