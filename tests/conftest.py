@@ -77,6 +77,25 @@ def _freeze_what_earlier_modules_left() -> None:
     gc.freeze()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tiny_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each tiny model kind is built once a session; tests get copies (tests/tiny_models.py)."""
+    from tests.tiny_models import keep_builds_in
+
+    store = tmp_path_factory.mktemp("tiny-model-store")
+    keep_builds_in(store)
+    return store
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tiny_model_store: Path) -> Path:
+    """The tiny BERT classifier with its tokenizer, in Hub layout; read it, copy it to change
+    it (`tests.tiny_models.copy_model`)."""
+    from tests.tiny_models import TINY_BERT, build_tiny_model
+
+    return build_tiny_model(TINY_BERT, tiny_model_store / "shared" / "tiny-bert")
+
+
 @pytest.fixture(scope="session")
 def tiny_schemes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """v1 and v2 as shipped, but v2's reference models tiny (see tests/tiny_schemes.py)."""
