@@ -40,7 +40,7 @@ FAST_CLI = [
     "--windows",
     "1",
     "--window-s",
-    "0.3",
+    "0.05",
     "--warmup-s",
     "0",
     "--idle-s",
