@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +103,30 @@ def tiny_schemes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_schemes import write_tiny_schemes
 
     return write_tiny_schemes(tmp_path_factory.mktemp("schemes"))
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A local Ray cluster for one test module (its daemons would cost CPU if kept longer).
+
+    Ray is an optional extra: without it the test skips on a laptop but fails in CI (`CI`
+    set), where a skip would hide a broken executor."""
+    import importlib.util
+    import signal
+
+    if importlib.util.find_spec("ray") is None:
+        if os.environ.get("CI"):
+            raise ImportError("ray is not installed but CI is set: install the extra, '.[ray]'")
+        pytest.skip("ray is not installed (pip install '.[ray]')")
+    import ray
+
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.fixture(autouse=True)
