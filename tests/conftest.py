@@ -72,8 +72,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _freeze_what_earlier_modules_left() -> None:
     """Freeze again as each test module starts: torch and transformers load much of
     themselves lazily (a model class on first use), after collection. What the earlier
-    modules left for garbage is collected first, so only live objects are frozen; an
-    object frozen here that becomes garbage later is leaked, never reused wrongly."""
+    modules left for garbage is collected first, so only live objects are frozen; one that
+    becomes cyclic garbage later stays in memory until the run ends, which a test run can
+    afford (module fixtures are made after the freeze, so they are still collected)."""
     gc.collect()
     gc.freeze()
 
