@@ -52,18 +52,50 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under mutation testing (mutmut sets MUTANT_UNDER_TEST), move everything imported so
-    far out of the garbage collector's sight.
+    """Move everything imported so far out of the garbage collector's sight.
 
-    mutmut forks every mutant's test run from one process that has collected the tests, and
-    so imported torch and transformers (tests/test_model_loading.py). Each pytest run ends
-    with a full `gc.collect()`, which walked that whole heap and, in a forked child, copied
-    every page it touched: 1 s of CPU and 5 s of wall time per mutant on a loaded 2-core
-    host, most of the time a mutant took. Frozen objects are never collected (nor copied),
-    which costs nothing in a process that exits after one run (docs/mutants.md).
+    A benchmark ends each variant with a full `gc.collect()` (scanner/benchmark.py), which in
+    this process walks the whole heap of torch, transformers and every collected test
+    module: about 0.3 s of CPU a call on a 2-core host, paid by every in-process scan of
+    every test. Frozen objects are never collected, which costs nothing in a process that
+    exits after one run.
+
+    Under mutation testing it matters twice: mutmut forks every mutant's test run from one
+    process that has collected the tests, and each run ends with a full `gc.collect()` that,
+    in a forked child, copied every page it touched: 1 s of CPU and 5 s of wall time per
+    mutant on a loaded 2-core host, most of the time a mutant took (docs/mutants.md).
     """
-    if "MUTANT_UNDER_TEST" in os.environ:
-        gc.freeze()
+    gc.freeze()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_what_earlier_modules_left() -> None:
+    """Freeze again as each test module starts: torch and transformers load much of
+    themselves lazily (a model class on first use), after collection. What the earlier
+    modules left for garbage is collected first, so only live objects are frozen; one that
+    becomes cyclic garbage later stays in memory until the run ends, which a test run can
+    afford (module fixtures are made after the freeze, so they are still collected)."""
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each tiny model kind is built once a session; tests get copies (tests/tiny_models.py)."""
+    from tests.tiny_models import keep_builds_in
+
+    store = tmp_path_factory.mktemp("tiny-model-store")
+    keep_builds_in(store)
+    return store
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tiny_model_store: Path) -> Path:
+    """The tiny BERT classifier with its tokenizer, in Hub layout; read it, copy it to change
+    it (`tests.tiny_models.copy_model`)."""
+    from tests.tiny_models import TINY_BERT, build_tiny_model
+
+    return build_tiny_model(TINY_BERT, tiny_model_store / "shared" / "tiny-bert")
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +104,30 @@ def tiny_schemes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_schemes import write_tiny_schemes
 
     return write_tiny_schemes(tmp_path_factory.mktemp("schemes"))
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A local Ray cluster for one test module (its daemons would cost CPU if kept longer).
+
+    Ray is an optional extra: without it the test skips on a laptop but fails in CI (`CI`
+    set), where a skip would hide a broken executor."""
+    import importlib.util
+    import signal
+
+    if importlib.util.find_spec("ray") is None:
+        if os.environ.get("CI"):
+            raise ImportError("ray is not installed but CI is set: install the extra, '.[ray]'")
+        pytest.skip("ray is not installed (pip install '.[ray]')")
+    import ray
+
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.fixture(autouse=True)

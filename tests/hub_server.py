@@ -28,6 +28,7 @@ test module, then take `loopback_hub` as an argument.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import struct
@@ -217,6 +218,7 @@ class LoopbackHub:
         self.repos: dict[tuple[str, str], HubRepo] = {}
         self.requests: list[RecordedRequest] = []
         self.library_sleeps_s: list[float] = []
+        self.policy_sleeps_s: list[float] = []
         self._faults: list[Fault] = []
         self._synthetic: list[dict[str, Any]] = []
         self._recorded: dict[str, dict[str, Any]] = {}
@@ -823,10 +825,15 @@ def loopback_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Loo
     """A running LoopbackHub with `HF_ENDPOINT` pointing at it and no token anywhere.
 
     huggingface_hub's own backoff (on listing pages, tree listing and file downloads) sleeps
-    real seconds; here those sleeps are recorded in `hub.library_sleeps_s` instead.
+    real seconds; here those sleeps are recorded in `hub.library_sleeps_s` instead. So are
+    the waits of the default retry policy that discovery uses when given none (the CLI's
+    path), in `hub.policy_sleeps_s`: a test that passes its own policy keeps its own.
     """
     from huggingface_hub import constants, file_download
     from huggingface_hub.utils import _http
+
+    from scanner.discovery import hub as hub_discovery
+    from scanner.discovery.hub_retry import RetryPolicy
 
     hub = LoopbackHub()
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
@@ -840,6 +847,8 @@ def loopback_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Loo
     recording_time = _RecordingTime(hub.library_sleeps_s)
     monkeypatch.setattr(_http, "time", recording_time)
     monkeypatch.setattr(file_download, "time", recording_time)
+    recording_policy = functools.partial(RetryPolicy, sleep=hub.policy_sleeps_s.append)
+    monkeypatch.setattr(hub_discovery, "RetryPolicy", recording_policy)
     try:
         yield hub
     finally:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from labeler.cli import app
 from labels import Catalog
 from labels.snapshots import writer_path_for
-from tests.tiny_models import TINY_BERT, build_tiny_model, copy_model, make_not_a_model
+from tests.tiny_models import copy_model, make_not_a_model
 
 COMMANDS = sorted(c.name for c in typer.main.get_command(app).commands.values())
 
@@ -28,11 +28,6 @@ COMMANDS = sorted(c.name for c in typer.main.get_command(app).commands.values())
 def runner() -> CliRunner:
     # click >= 8.2 always keeps stderr apart from stdout (no mix_stderr argument any more)
     return CliRunner()
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory) -> Path:
-    return build_tiny_model(TINY_BERT, tmp_path_factory.mktemp("cli-models") / "bert")
 
 
 @pytest.fixture

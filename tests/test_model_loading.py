@@ -18,33 +18,13 @@ import pytest
 from scanner.tasks.base import ModelLoadError, check_loadable, load_pretrained, read_config
 
 torch = pytest.importorskip("torch")
-# Imported here, not in the fixture: mutation testing forks each run from a process that has
-# collected this module, so the seconds of importing transformers are paid once.
-from transformers import (  # noqa: E402
-    AutoModelForSequenceClassification,
-    BertConfig,
-    BertForSequenceClassification,
-)
+# Imported at collection: mutation testing forks each run from a process that has collected
+# this module, so the seconds of importing transformers are paid once. The tiny BERT these
+# tests load is conftest's `tiny_bert`, shared with the scan tests.
+from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 REMOTE_CODE = "needs trust_remote_code (repository code is never run)"
 PICKLE_ONLY = "only pickle weights (pass --allow-pickle to load them with weights_only=True)"
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real BERT classifier small enough to save and load in milliseconds."""
-    config = BertConfig(
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=16,
-        vocab_size=50,
-        num_labels=3,
-    )
-    folder = tmp_path_factory.mktemp("loading") / "tiny-bert"
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    return folder
 
 
 def folder_with(tmp_path: Path, files: dict[str, str], config: dict[str, Any] | None = None):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,17 +25,6 @@ if importlib.util.find_spec("ray") is None:
 import ray  # noqa: E402
 
 FAST_PROTOCOL = {"windows": 1, "window_s": 0.2, "warmup_s": 0.0, "idle_s": 0.0}
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.fixture

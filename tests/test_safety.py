@@ -14,11 +14,7 @@ is an observation, not an assumption.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import signal
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -336,23 +332,6 @@ def test_cli_subprocess_executor_refuses_every_unsafe_model_and_stays_off_the_ne
     assert result.exit_code == 0, result.output
     assert_unsafe_models_were_refused(baseline_outcomes(Catalog(catalog)), unsafe_folder)
     assert loopback_hub.requests == []
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    if importlib.util.find_spec("ray") is None:
-        if os.environ.get("CI"):
-            raise ImportError("ray is not installed but CI is set: install the extra, '.[ray]'")
-        pytest.skip("ray is not installed (pip install '.[ray]')")
-    import ray
-
-    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from scanner.scan import ScanOptions, scan
 from tests import hub_server
 from tests.hub_server import LoopbackHub
 from tests.process_tree import descendants
-from tests.tiny_models import TINY_BERT, build_tiny_model, copy_model
+from tests.tiny_models import copy_model
 
 loopback_hub = hub_server.loopback_hub
 
@@ -40,7 +40,7 @@ FAST_CLI = [
     "--windows",
     "1",
     "--window-s",
-    "0.3",
+    "0.05",
     "--warmup-s",
     "0",
     "--idle-s",
@@ -49,11 +49,6 @@ FAST_CLI = [
     "estimate",
 ]
 TOKEN = "hf_neverWRITTENtoken0123456789abcd"
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(TINY_BERT, tmp_path_factory.mktemp("tiny") / "bert")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Tiny models built from transformers configs, plus the broken folders a scan must survive.
 
 The healthy models reuse the demo's `build_synthetic_model` (seed 0, safetensors, a
-tokenizer), built once per test session and copied into each test's folder.
+tokenizer), built once per test session and copied into each test's folder: a build with
+seed 0 is the same model every time, and loading it from disk is what the tests exercise.
 """
 
 from __future__ import annotations
@@ -14,12 +15,26 @@ TINY_BERT = "synthetic/tiny-bert-text-classification"
 TINY_DISTILBERT = "synthetic/tiny-distilbert-token-classification"
 FAST_PROTOCOL = {"windows": 2, "window_s": 0.05, "warmup_s": 0, "idle_s": 0, "window_iterations": 1}
 
+_store: Path | None = None  # where this session keeps the first build of each kind
+
+
+def keep_builds_in(folder: Path) -> None:
+    """Keep each kind's first build in `folder` and copy it from there (conftest sets it)."""
+    global _store
+    _store = folder
+
 
 def build_tiny_model(kind: str, path: Path) -> Path:
-    """Build one tiny model (`TINY_BERT` or `TINY_DISTILBERT`) in Hub layout at `path`."""
+    """Put one tiny model (`TINY_BERT` or `TINY_DISTILBERT`) in Hub layout at `path`."""
     from scanner.discovery.demo import build_synthetic_model
 
-    return build_synthetic_model(kind, path)
+    if _store is None:
+        return build_synthetic_model(kind, path)
+    built = _store / kind
+    if not built.is_dir():
+        build_synthetic_model(kind, built)
+    shutil.rmtree(path, ignore_errors=True)  # a build replaces what was there
+    return copy_model(built, path)
 
 
 def copy_model(source: Path, dest: Path) -> Path:
