@@ -27,6 +27,7 @@ from labeler.alternatives import alternatives_for
 from labeler.badges import badge_snippets, badge_svg, shields_endpoint
 from labeler.card import card_block, push_card, update_card
 from labeler.cli_options import (
+    AllowBusyHostOpt,
     CatalogOpt,
     CurrencyOpt,
     DeviceOpt,
@@ -203,6 +204,7 @@ def scan(
             "the graded workload stays fixed).",
         ),
     ] = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
@@ -254,10 +256,11 @@ def scan(
         eval_data=eval_data_path,
         protocol_name=protocol_name,
         batch_sizes=sizes,
+        allow_busy_host=allow_busy_host,
     )
     summary = run_scan(refs, existing or open_catalog(catalog, create=True), options)
-    if not summary.ok:
-        raise typer.Exit(1)
+    if summary.exit_status(allow_busy_host):
+        raise typer.Exit(summary.exit_status(allow_busy_host))
 
 
 def _check_scan_options(
@@ -404,7 +407,7 @@ def run_scan(
                 progress.update(bar, model=ref.model_id)
                 return
             progress.advance(bar)
-            if kind in ("failed", "skipped"):
+            if kind in ("failed", "skipped", "contended"):
                 err.print(
                     f"{kind}: {ref.model_id}: {detail}",
                     markup=False,
@@ -415,8 +418,11 @@ def run_scan(
                 err.print(f"{kind}: {ref.model_id}", markup=False, highlight=False)
 
         summary = scan_models(refs, catalog, options, on_event=on_event, should_stop=should_stop)
+    if summary.foreign_load_note:
+        err.print(f"note: {summary.foreign_load_note}", markup=False, highlight=False)
     out.print(
-        f"scan {summary.scan_id}: {summary.benchmarked} benchmarked, "
+        f"scan {summary.scan_id}: {summary.benchmarked} benchmarked "
+        f"({summary.contended} contended), "
         f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed "
         f"→ {catalog.path}",
         markup=False,
@@ -528,14 +534,16 @@ def badge(
     """Print a model's badge as SVG, shields.io endpoint JSON, or a Markdown snippet."""
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.estimated)
+    contended = bool(label.contended)
     if fmt == "svg":
-        sys.stdout.write(badge_svg(label.grade, estimated=estimated))
+        sys.stdout.write(badge_svg(label.grade, estimated=estimated, contended=contended))
     elif fmt == "json":
         payload = shields_endpoint(
             label.grade,
             estimated=estimated,
             best_grade=label.best_grade,
             borderline=bool(label.borderline),
+            contended=contended,
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif fmt == "markdown":
@@ -787,6 +795,7 @@ def schedule(
             "(default LABELER_KEEP_SNAPSHOTS or 7).",
         ),
     ] = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
@@ -813,14 +822,21 @@ def schedule(
         refs = _discover(
             source, task, top, "downloads", None, None, Path("build/models"), False, None
         )
-        options = ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor)
+        options = ScanOptions(
+            device=device,
+            tactics=tactic,
+            protocol=protocol,
+            executor=executor,
+            allow_busy_host=allow_busy_host,
+        )
         summary = run_scan(refs, cat, options, should_stop=should_stop)
         graded = grade_catalog(cat)
         built = build_site(Catalog(catalog_path, read_only=True), out_dir)
         snapshot = take_snapshot(catalog_path, keep)
         kept = f"; snapshot {snapshot}" if snapshot else ""
         return (
-            f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
+            f"{summary.benchmarked} benchmarked ({summary.contended} contended: measured "
+            f"again next cycle), {summary.unchanged} unchanged, "
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
             f"{built.rendered_models} rendered{kept}"
         )
@@ -846,6 +862,7 @@ def demo(
     fixed_pairs: FixedPairsOpt = False,
     min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, and build the site.
@@ -862,7 +879,10 @@ def demo(
     )
     scanned_ok = True
     for refs, tactics in demo_scan_plan(discover_demo_models(Path("build/models/demo"))):
-        summary = run_scan(refs, cat, ScanOptions(device="cpu", protocol=protocol, tactics=tactics))
+        options = ScanOptions(
+            device="cpu", protocol=protocol, tactics=tactics, allow_busy_host=allow_busy_host
+        )
+        summary = run_scan(refs, cat, options)
         scanned_ok = scanned_ok and summary.ok
     graded = grade_catalog(cat)
     out.print(f"graded {graded.graded} labels, {graded.ungraded} ungraded", markup=False)
