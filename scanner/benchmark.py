@@ -467,11 +467,11 @@ def _measure_variant(
         tactic.name,
         RunStatus.OK,
         reason=(
-            busy_reason(measurement.foreign_cpu_cores, measurement.foreign_gpu_processes)
+            contended_reason(measurement, beside_reference or paired)
             if measurement.contended
             else None
         ),
-        **foreign_run_fields(measurement, bench.probe),
+        **foreign_run_fields(measurement, beside_reference or paired, bench.probe),
         tactic=tactic.name,
         started_at=started,
         dtype=built.dtype,
@@ -642,6 +642,13 @@ def _window_record(
     )
 
 
+def contended_reason(measurement: Measurement, paired: PairedMeasurement | None) -> str:
+    """How busy the host was over the busy windows kept, in words."""
+    windows = measurement.windows + (paired.baseline.windows if paired else [])
+    busiest = max(windows, key=lambda w: w.foreign.cpu_cores or 0.0)
+    return busy_reason(busiest.foreign.cpu_cores, busiest.foreign.gpu_processes)
+
+
 def probe_method(probe: ForeignLoadProbe | None) -> str | None:
     """What the foreign load was read from, e.g. "proc-stat+nvml-per-process"."""
     if probe is None:
@@ -650,18 +657,23 @@ def probe_method(probe: ForeignLoadProbe | None) -> str | None:
     return "+".join(parts) or None
 
 
-def foreign_run_fields(measurement: Measurement, probe: ForeignLoadProbe | None) -> dict[str, Any]:
-    """The run's foreign-load columns (m008) from its kept windows."""
-    gpu_methods = {w.foreign.gpu_method for w in measurement.windows if w.foreign.gpu_method}
+def foreign_run_fields(
+    measurement: Measurement, paired: PairedMeasurement | None, probe: ForeignLoadProbe | None
+) -> dict[str, Any]:
+    """The run's foreign-load columns (m008) from all its kept windows, both roles' when
+    paired (a busy reference window biases the ratio as much as a busy model window)."""
+    windows = measurement.windows + (paired.baseline.windows if paired else [])
+    both = Measurement(windows, measurement.idle_power_w)
+    gpu_methods = {w.foreign.gpu_method for w in windows if w.foreign.gpu_method}
     method = probe_method(probe)
     if method and gpu_methods:
         method = method.replace("nvml", "+".join(sorted(gpu_methods)))
     return {
-        "foreign_cpu_cores": measurement.foreign_cpu_cores,
-        "foreign_cpu_share": measurement.foreign_cpu_share,
-        "foreign_cpu_share_max": measurement.foreign_cpu_share_max,
-        "foreign_gpu_processes": measurement.foreign_gpu_processes,
-        "foreign_gpu_util_pct": measurement.foreign_gpu_util_pct,
+        "foreign_cpu_cores": both.foreign_cpu_cores,
+        "foreign_cpu_share": both.foreign_cpu_share,
+        "foreign_cpu_share_max": both.foreign_cpu_share_max,
+        "foreign_gpu_processes": both.foreign_gpu_processes,
+        "foreign_gpu_util_pct": both.foreign_gpu_util_pct,
         "foreign_load_method": method,
         "busy_remeasured": measurement.remeasured,
         "contended": measurement.contended,
