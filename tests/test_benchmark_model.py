@@ -259,3 +259,24 @@ def test_v2_gates_embeddings_on_neighbours_kept_with_every_minimum(tiny_model: P
         if not variant.qualifies:
             assert "quality gate not met: " in variant.notes
     assert "similarity_spearman" in variant.notes and "< 1.01" in variant.notes
+
+
+def test_foreign_load_and_threads_are_recorded_per_window_and_run(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With detection on (tests switch it off: the machine is shared), every window and
+    the run carry the foreign load read from /proc/stat, whatever the host is doing, and
+    provenance the thread count from the CPUs this process may use."""
+    monkeypatch.setenv("LABELER_FOREIGN_LOAD", "on")
+    job = job_for(tiny_model, ["baseline"], task="feature-extraction", scheme_version="v2")
+    result = run(job, load_scheme("v2"))
+    baseline = by_tactic(result)["baseline"]
+    assert baseline.status == "ok", baseline.reason
+    assert baseline.foreign_load_method == "proc-stat"
+    assert 0.0 <= baseline.foreign_cpu_share <= 1.0
+    assert baseline.contended == (baseline.reason or "").startswith("the host was busy")
+    windows = result.results[0].windows
+    assert windows and all(w.foreign_cpu_share is not None for w in windows)
+    provenance = json.loads(baseline.provenance_json)
+    assert provenance["cpu_threads"]["threads"] == baseline.cpu_threads == torch.get_num_threads()
+    assert provenance["foreign_load"]["method"] == "proc-stat"
