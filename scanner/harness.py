@@ -50,7 +50,7 @@ class Protocol:
     # Foreign load (docs/methodology.md): a pair with a window above either threshold is
     # measured again, up to `busy_retries` times per run, waiting `busy_backoff_s`, doubled
     # each time; a busy pair kept after that makes the run contended.
-    busy_cpu_share: float = 0.10
+    busy_cpu_share: float = 0.05
     busy_gpu_util_pct: float = 5.0
     busy_retries: int = 3
     busy_backoff_s: float = 2.0
