@@ -55,7 +55,8 @@ class Protocol:
     busy_retries: int = 3
     busy_backoff_s: float = 2.0
     # Warm-up windows run until two in a row agree within `warmup_agreement` (relative
-    # time per call), at most `warmup_rounds` of them: no first-pair bias.
+    # time per call), at most `warmup_rounds` of them: no first-pair bias (1: one window,
+    # no agreement asked, as the AI Energy Score protocol warms up).
     warmup_agreement: float = 0.05
     warmup_rounds: int = 6
 
@@ -79,8 +80,8 @@ class Protocol:
                 raise ValueError(f"{name} cannot be negative, got {getattr(self, name)}")
         if self.warmup_iterations < 0 or self.window_iterations < 1:
             raise ValueError("warmup_iterations must be >= 0 and window_iterations >= 1")
-        if self.busy_retries < 0 or self.warmup_rounds < 2:
-            raise ValueError("busy_retries must be >= 0 and warmup_rounds >= 2")
+        if self.busy_retries < 0 or self.warmup_rounds < 1:
+            raise ValueError("busy_retries must be >= 0 and warmup_rounds >= 1")
 
     @property
     def fewest_pairs(self) -> int:

@@ -415,3 +415,9 @@ def test_no_quota_means_the_affinity_mask(tmp_path: Path) -> None:
     allowance = cpu_allowance(tmp_path, affinity=lambda: {0, 1, 2})
     assert allowance.quota_cpus is None and allowance.usable_cpus == 3
     assert cpu_allowance(tmp_path / "nowhere", affinity=lambda: {0}).usable_cpus == 1
+
+
+def test_one_warm_up_round_asks_no_agreement() -> None:
+    """The AI Energy Score protocol warms up once, as theirs does."""
+    protocol = Protocol(warmup_s=0.0, warmup_iterations=1, warmup_rounds=1)
+    assert warm_until_steady([(lambda: None, protocol)], lambda: None, Clock()) == 1
