@@ -421,10 +421,9 @@ def run_scan(
     if summary.foreign_load_note:
         err.print(f"note: {summary.foreign_load_note}", markup=False, highlight=False)
     out.print(
-        f"scan {summary.scan_id}: {summary.benchmarked} benchmarked "
-        f"({summary.contended} contended), "
-        f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed "
-        f"→ {catalog.path}",
+        f"scan {summary.scan_id}: {summary.benchmarked} benchmarked, "
+        f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed, "
+        f"{summary.contended} contended → {catalog.path}",
         markup=False,
         highlight=False,
     )
@@ -835,10 +834,10 @@ def schedule(
         snapshot = take_snapshot(catalog_path, keep)
         kept = f"; snapshot {snapshot}" if snapshot else ""
         return (
-            f"{summary.benchmarked} benchmarked ({summary.contended} contended: measured "
-            f"again next cycle), {summary.unchanged} unchanged, "
+            f"{summary.benchmarked} benchmarked, {summary.unchanged} unchanged, "
             f"{summary.failed} failed; {graded.graded} graded; site {built.models} models, "
-            f"{built.rendered_models} rendered{kept}"
+            f"{built.rendered_models} rendered{kept}; {summary.contended} contended "
+            "(measured again next cycle)"
         )
 
     finished = run_schedule(
