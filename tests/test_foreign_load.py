@@ -105,7 +105,8 @@ def test_only_the_cpus_we_may_run_on_count(tmp_path: Path) -> None:
     assert probe.stop() == (pytest.approx(0.0), pytest.approx(0.0))
 
 
-def test_unreadable_proc_stat_is_not_measured_never_a_crash(tmp_path: Path) -> None:
+def test_unreadable_proc_stat_is_not_measured_never_a_crash(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LABELER_FOREIGN_LOAD", "on")
     missing = tmp_path / "no-proc"
     probe = CpuForeignLoad(missing, cpus={0}, pid=100, ticks_per_s=100)
     assert "not measured" in (probe.why_not() or "")
@@ -117,14 +118,22 @@ def test_unreadable_proc_stat_is_not_measured_never_a_crash(tmp_path: Path) -> N
     assert probe_for(meter, missing) == (None, note)
 
 
-def test_the_scan_says_not_measured_once(tmp_path: Path, monkeypatch) -> None:
-    import scanner.scan as scan_module
+def test_the_scan_says_not_measured_once(
+    tmp_path: Path, monkeypatch, fresh_catalog: Catalog
+) -> None:
+    import functools
 
+    import scanner.scan as scan_module
+    from scanner.hardware import detect_hardware
+
+    monkeypatch.setenv("LABELER_FOREIGN_LOAD", "on")
     monkeypatch.setattr(
-        scan_module, "foreign_load_note", lambda: foreign_load_note(tmp_path / "none")
+        scan_module, "foreign_load_note", functools.partial(foreign_load_note, tmp_path / "x")
     )
-    summary = ScanSummary(scan_id="s", foreign_load_note=scan_module.foreign_load_note())
+    options = scan_module.ScanOptions(executor="inprocess")
+    summary = scan_module.scan([], fresh_catalog, options, hardware=detect_hardware("cpu"))
     assert summary.foreign_load_note.startswith("foreign CPU load not measured")
+    assert summary.ok and summary.exit_status() == 0  # not measured is no failure
 
 
 def test_switch_off_for_the_cost_comparison(monkeypatch, tmp_path: Path) -> None:
