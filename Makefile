@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scan_scale.py
 	$(BIN)/python benchmarks/reliability.py
 	$(BIN)/python benchmarks/stability.py
+	$(BIN)/python benchmarks/contention.py
 
 # Mutation testing of the modules a label rests on (docs/mutants.md); not part of `test`.
 # Installs mutmut (the `mutants` extra), then writes build/bench/mutants.json.

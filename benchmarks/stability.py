@@ -9,6 +9,9 @@ and grades the ratio. This measures both sides of that claim on this machine:
 - energy_cv: the same for the absolute Wh per 1,000 inferences, for comparison.
 - grades_equal: per model, whether every repeat published the same grade under v2's
   re-grading rule (and whether their measured grades were all equal).
+- interval_coverage: for each repeat, whether its EEI interval contains the median EEI of the
+  other repeats of the same model; the share over all repeats (target >= 0.8). An interval
+  that rarely holds its siblings' median claims a precision the measurement does not have.
 - scan_time_ratio: wall time of a v2 scan of one model (baseline beside the reference, plus
   the tactics) over a v1 scan of the same model with the same tactics (target <= 1.6).
 
@@ -41,7 +44,12 @@ MODELS = {
     "synthetic/tiny-bert-text-classification": "text-classification",
     "synthetic/tiny-distilbert-token-classification": "token-classification",
 }
-TARGETS = {"eei_cv": "<= 0.03", "grades_equal": "true for every model", "scan_time_ratio": "<= 1.6"}
+TARGETS = {
+    "eei_cv": "<= 0.03",
+    "grades_equal": "true for every model",
+    "interval_coverage": ">= 0.8",
+    "scan_time_ratio": "<= 1.6",
+}
 
 
 def model_path(model_id: str, models_dir: Path) -> Path:
@@ -85,6 +93,8 @@ def measure_once(model_id: str, path: Path) -> dict[str, Any]:
         "reference_energy_wh_per_1k": run.reference_energy_wh_per_1k,
         "pair_ratios": json.loads(run.reference_ratios_json or "[]"),
         "energy_method": run.energy_method,
+        "contended": run.contended,
+        "foreign_cpu_cores": run.foreign_cpu_cores,
         "seconds": time.perf_counter() - started,
     }
 
@@ -108,8 +118,22 @@ def regraded(repeats: list[dict[str, Any]]) -> list[str]:
     published: list[str] = []
     for r in repeats:
         previous = published[-1] if published else None
+        if r["grade"] is None:  # contended: not graded, the published grade stays
+            published.append(previous)
+            continue
         published.append(published_grade(scheme, previous, r["eei_low"], r["eei_high"], r["grade"]))
     return published
+
+
+def interval_coverage(repeats: list[dict[str, Any]]) -> list[bool]:
+    """Per repeat: does its EEI interval contain the median EEI of the other repeats?"""
+    covered = []
+    for i, r in enumerate(repeats):
+        others = [o["eei"] for j, o in enumerate(repeats) if j != i and o["eei"] is not None]
+        if not others or r["eei_low"] is None or r["eei_high"] is None:
+            continue
+        covered.append(r["eei_low"] <= statistics.median(others) <= r["eei_high"])
+    return covered
 
 
 def cv(values: list[float]) -> float:
@@ -196,7 +220,9 @@ def main() -> None:
                 flush=True,
             )
         published = regraded(repeats)
+        coverage = interval_coverage(repeats)
         models[model_id] = {
+            "interval_covers_others_median": coverage,
             "task": MODELS[model_id],
             "eei_cv": cv([r["eei"] for r in repeats]),
             "energy_cv": cv([r["energy_wh_per_1k"] for r in repeats]),
@@ -208,8 +234,10 @@ def main() -> None:
             "repeats": repeats,
         }
 
+    covered = [c for m in models.values() for c in m["interval_covers_others_median"]]
     result: dict[str, Any] = {
         "eei_cv": max(m["eei_cv"] for m in models.values()),
+        "interval_coverage": sum(covered) / len(covered) if covered else None,
         "energy_cv": max(m["energy_cv"] for m in models.values()),
         "grades_equal": all(m["grades_equal"] for m in models.values()),
         "measured_grades_equal": all(m["measured_grades_equal"] for m in models.values()),
@@ -223,6 +251,7 @@ def main() -> None:
         write(args.out, result)
     print(
         f"eei_cv {result['eei_cv']:.4f} (target <= 0.03), energy_cv {result['energy_cv']:.4f}, "
+        f"interval_coverage {result['interval_coverage']} (target >= 0.8), "
         f"grades_equal {result['grades_equal']} -> {args.out}"
     )
 

@@ -82,18 +82,31 @@ def _text_width_tenths(text: str) -> int:
     return sum(_WIDTHS.get(ch, _DEFAULT_WIDTH) for ch in text)
 
 
-def badge_message(grade: str | None, *, estimated: bool = False) -> str:
-    """The right-hand text: the letter, `n/a` when ungraded, `est.` for an estimate."""
+def badge_message(grade: str | None, *, estimated: bool = False, contended: bool = False) -> str:
+    """The right-hand text: the letter, `n/a` when ungraded, `est.` for an estimate,
+    `contended` for a grade measured on a busy host (--allow-busy-host)."""
     message = grade if grade in GRADE_COLOURS else "n/a"
-    return f"{message} est." if estimated and grade in GRADE_COLOURS else message
+    if estimated and grade in GRADE_COLOURS:
+        message += " est."
+    if contended and grade in GRADE_COLOURS:
+        message += " contended"
+    return message
 
 
-def badge_svg(grade: str | None, *, estimated: bool = False, label: str = "energy") -> str:
+def badge_svg(
+    grade: str | None,
+    *,
+    estimated: bool = False,
+    label: str = "energy",
+    contended: bool = False,
+) -> str:
     """A shields "flat" style SVG badge: grey `label` on the left, the grade on its colour."""
-    message = badge_message(grade, estimated=estimated)
+    message = badge_message(grade, estimated=estimated, contended=contended)
     spoken = f"{label} label: {grade if grade in GRADE_COLOURS else 'not graded'}"
     if estimated and grade in GRADE_COLOURS:
         spoken += " (estimated)"
+    if contended and grade in GRADE_COLOURS:
+        spoken += " (measured on a busy host)"
     label_text_w = _text_width_tenths(label)
     message_text_w = _text_width_tenths(message)
     label_w = (label_text_w + 100) // 10 + 1
@@ -140,6 +153,7 @@ def shields_endpoint(
     best_grade: str | None = None,
     borderline: bool = False,
     label: str = "energy",
+    contended: bool = False,
 ) -> dict[str, Any]:
     """The JSON shields.io's endpoint badge reads (https://shields.io/badges/endpoint-badge).
 
@@ -153,6 +167,8 @@ def shields_endpoint(
         message += " est."
     if borderline and grade in GRADE_COLOURS:  # the EEI interval crosses a class boundary
         message += " borderline"
+    if contended and grade in GRADE_COLOURS:  # graded on a busy host (--allow-busy-host)
+        message += " contended"
     return {
         "schemaVersion": 1,
         "label": label,

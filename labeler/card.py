@@ -114,6 +114,12 @@ def card_block(
         energy = label.energy_wh_per_1k
         number = f", {energy:.3g} Wh per 1,000 inferences" if energy is not None else ""
         lines.append(f"**Energy label: {grade}**{number}{estimated} ({where}, scheme {scheme}).")
+        if label.contended:
+            lines.append(
+                "Contended: measured while other processes kept the host busy "
+                f"({html.escape(label.reason or 'the host was busy', quote=False)}); graded "
+                "anyway on request (--allow-busy-host)."
+            )
     else:
         reason = html.escape(label.reason or "no grade", quote=False)
         lines.append(f"**Energy label: not graded** ({where}): {reason}.")

@@ -30,6 +30,7 @@ from labeler.carbon import GridIntensity, carbon_for, resolve_grid_intensity
 from labeler.card import card_block, push_card, update_card
 from labeler.card_metadata import update_card_metadata
 from labeler.cli_options import (
+    AllowBusyHostOpt,
     BadgeFormat,
     CatalogOpt,
     CurrencyOpt,
@@ -208,6 +209,7 @@ def scan(
             "the graded workload stays fixed).",
         ),
     ] = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Benchmark models and their optimized variants into the catalog."""
@@ -249,11 +251,12 @@ def scan(
         eval_data=None if eval_data is None else str(eval_data),
         protocol_name=protocol_name.value,
         batch_sizes=batch_sizes_option(batch_sizes, protocol_name.value),
+        allow_busy_host=allow_busy_host,
     )
     # Bad options, then a bad catalog, fail before any download (scanner.scan_run).
     summary = scan_with_progress(plan_scan(selection, options, catalog))
-    if not summary.ok:
-        raise typer.Exit(1)
+    if status := summary.exit_status(allow_busy_host):
+        raise typer.Exit(status)
 
 
 def scan_with_progress(plan: Any, should_stop: Callable[[], bool] = lambda: False) -> Any:
@@ -283,7 +286,7 @@ def scan_with_progress(plan: Any, should_stop: Callable[[], bool] = lambda: Fals
                 progress.update(bar, model=ref.model_id)
                 return
             progress.advance(bar)
-            if kind in (ScanEvent.FAILED, ScanEvent.SKIPPED):
+            if kind in (ScanEvent.FAILED, ScanEvent.SKIPPED, ScanEvent.CONTENDED):
                 err.print(
                     f"{kind}: {ref.model_id}: {detail}",
                     markup=False,
@@ -296,10 +299,12 @@ def scan_with_progress(plan: Any, should_stop: Callable[[], bool] = lambda: Fals
         summary = scan_models(
             plan.refs, plan.catalog, plan.options, on_event=on_event, should_stop=should_stop
         )
+    if summary.foreign_load_note:
+        err.print(f"note: {summary.foreign_load_note}", markup=False, highlight=False)
     out.print(
         f"scan {summary.scan_id}: {summary.benchmarked} benchmarked, "
-        f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed "
-        f"→ {plan.catalog.path}",
+        f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed, "
+        f"{summary.contended} contended → {plan.catalog.path}",
         markup=False,
         highlight=False,
     )
@@ -463,14 +468,16 @@ def badge(
     grid = resolve_grid_intensity(grid_intensity)
     label = find_label(open_catalog(catalog, read_only=True), model_id, hardware)
     estimated = bool(label.estimated)
+    contended = bool(label.contended)
     if fmt is BadgeFormat.SVG:
-        sys.stdout.write(badge_svg(label.grade, estimated=estimated))
+        sys.stdout.write(badge_svg(label.grade, estimated=estimated, contended=contended))
     elif fmt is BadgeFormat.JSON:
         payload = shields_endpoint(
             label.grade,
             estimated=estimated,
             best_grade=label.best_grade,
             borderline=bool(label.borderline),
+            contended=contended,
         )
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif fmt is BadgeFormat.DETAILS:
@@ -715,6 +722,7 @@ def schedule(
         ),
     ] = None,
     grid_intensity: GridIntensityOpt = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Run scan → grade → site on a cron schedule, never two cycles at once."""
@@ -736,7 +744,13 @@ def schedule(
         windows=windows, window_s=window_s, fixed_pairs=fixed_pairs, min_pairs=min_pairs
     )
     options = checked_options(
-        ScanOptions(device=device, tactics=tactic, protocol=protocol, executor=executor),
+        ScanOptions(
+            device=device,
+            tactics=tactic,
+            protocol=protocol,
+            executor=executor,
+            allow_busy_host=allow_busy_host,
+        ),
         selection.tasks,
     )
     catalog_path = open_catalog(catalog, create=True).path
@@ -779,6 +793,7 @@ def demo(
     min_pairs: MinPairsOpt = None,
     window_s: WindowSecondsOpt = None,
     grid_intensity: GridIntensityOpt = None,
+    allow_busy_host: AllowBusyHostOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Scan the bundled demo models on CPU, grade them, build the site and MiniLM's BOM.
@@ -800,6 +815,7 @@ def demo(
         build_site=lambda cat, out: build_site_with_progress(cat, out, grid=grid),
         run_scan=scan_with_progress,
         grid=grid,
+        allow_busy_host=allow_busy_host,
     )
     out.print(f"graded {done.graded.graded} labels, {done.graded.ungraded} ungraded", markup=False)
     out.print(_site_line(done.site), markup=False)

@@ -63,6 +63,14 @@ FixedPairsOpt = Annotated[
         "pair loop stops once the grade or the saving is decided (docs/methodology.md).",
     ),
 ]
+AllowBusyHostOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-busy-host",
+        help="Grade a model even when clean windows could not be had on a busy host; the "
+        "label is then marked contended (catalog, site, badge, card).",
+    ),
+]
 MinPairsOpt = Annotated[
     int | None,
     typer.Option(

@@ -7,6 +7,10 @@ ungraded, with the reason, rather than being graded against the wrong yardstick.
 the yardstick is the task's reference model measured beside the baseline: the EEI and its
 interval come from the pair ratios, on any hardware, and a published grade moves only when a
 new interval lies wholly outside it (`labels.eei.published_grade`).
+
+A contended baseline (clean windows could not be had on a busy host) keeps its figures but
+is not graded; its reason says how busy the host was. Measured with --allow-busy-host it is
+graded and the label is marked contended. Either way it never moves a published grade.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from labeler.recommend import recommendations
+from labels.busy_host import busy_reason
 from labels.catalog import Catalog, utc_now
 from labels.eei import EeiInterval, eei_interval, is_borderline, published_grade
 from labels.recommendation import recommendations_to_json
@@ -39,6 +44,11 @@ class GradeSummary:
     @property
     def ungraded(self) -> int:
         return len(self.labels) - self.graded
+
+    @property
+    def contended(self) -> int:
+        """Labels whose newest measurement was contended (graded or not)."""
+        return sum(1 for label in self.labels if label.contended or _busy(label.reason))
 
 
 def grade_catalog(catalog: Catalog, scheme: Scheme | None = None) -> GradeSummary:
@@ -129,7 +139,7 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
     best_energy = best.energy_wh_per_1k if best else baseline.energy_wh_per_1k
     gate = scheme.quality_gate(baseline.task)
     grade = grade_of(baseline.energy_wh_per_1k)
-    return _replace(
+    graded = _replace(
         empty,
         grade=grade,
         measured_grade=grade,
@@ -142,7 +152,17 @@ def grade_runs(runs: list[RunRecord], scheme: Scheme) -> LabelRecord:
         noisy=bool(baseline.noisy or (best and best.noisy)),
         recommendations_json=recommendations_to_json(ranked),
         reason=reason,
+        foreign_cpu_cores=baseline.foreign_cpu_cores,
     )
+    if not baseline.contended:
+        return graded
+    busy = baseline.reason or busy_reason(
+        baseline.foreign_cpu_cores, baseline.foreign_gpu_processes
+    )
+    if baseline.busy_host_allowed and grade is not None:
+        return _replace(graded, contended=True, reason=busy)
+    # figures kept (energy, EEI and its interval), grades withheld
+    return _replace(graded, grade=None, measured_grade=None, best_grade=None, reason=busy)
 
 
 def paired_eei(baseline: RunRecord, scheme: Scheme) -> tuple[EeiInterval | None, str]:
@@ -183,7 +203,8 @@ def _apply_regrading_rule(catalog: Catalog, label: LabelRecord, scheme: Scheme) 
     The history (`label_history`) has the published grade per earlier measurement; the
     current measurement's own row, if it was graded before, is not "earlier".
     """
-    if label.grade is None or label.eei_low is None or label.eei_high is None:
+    contended = _measured_contended(label)
+    if not contended and (label.grade is None or label.eei_low is None or label.eei_high is None):
         return label
     history = [
         row
@@ -191,11 +212,20 @@ def _apply_regrading_rule(catalog: Catalog, label: LabelRecord, scheme: Scheme) 
         if row["measured_at"] < label.measured_at and row["grade"] is not None
     ]
     if not history:
+        if label.grade is None:
+            return label
         return _replace(label, grade_changed_at=label.measured_at)
     previous = history[-1]
     grade = published_grade(
-        scheme, previous["grade"], label.eei_low, label.eei_high, label.measured_grade or ""
+        scheme,
+        previous["grade"],
+        label.eei_low or 0.0,
+        label.eei_high or 0.0,
+        label.measured_grade or "",
+        contended=contended,
     )
+    if contended:  # the grade shown is the clean one published before, not this one's
+        label = _replace(label, contended=False)
     # walk back to the last change of the published grade
     grades = [row["grade"] for row in history] + [grade]
     dates = [row["measured_at"] for row in history] + [label.measured_at]
@@ -204,6 +234,15 @@ def _apply_regrading_rule(catalog: Catalog, label: LabelRecord, scheme: Scheme) 
         if grades[i] != grades[i - 1]:
             changed_at, earlier = dates[i], grades[i - 1]
     return _replace(label, grade=grade, previous_grade=earlier, grade_changed_at=changed_at)
+
+
+def _measured_contended(label: LabelRecord) -> bool:
+    """This label's measurement was contended: graded anyway, or withheld as busy."""
+    return label.contended or (label.grade is None and _busy(label.reason))
+
+
+def _busy(reason: str | None) -> bool:
+    return (reason or "").startswith("the host was busy")
 
 
 def _replace(label: LabelRecord, **changes: object) -> LabelRecord:

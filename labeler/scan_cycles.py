@@ -50,7 +50,8 @@ class CycleSummary:
         return (
             f"{self.scan.benchmarked} benchmarked, {self.scan.unchanged} unchanged, "
             f"{self.scan.failed} failed; {self.graded.graded} graded; site {self.site.models} "
-            f"models, {self.site.rendered_models} rendered{kept}{published}"
+            f"models, {self.site.rendered_models} rendered{kept}; {self.scan.contended} "
+            f"contended (measured again next cycle){published}"
         )
 
 
@@ -129,6 +130,7 @@ def run_demo(
     run_scan: ScanRunner = scan_without_progress,
     refs: list[ModelRef] | None = None,
     grid: GridIntensity = DEFAULT_GRID,
+    allow_busy_host: bool = False,
 ) -> DemoSummary:
     """Scan the bundled demo models on CPU, grade them, build the site, and write MiniLM's
     CycloneDX BOM beside the site (`build/bom/` by default) with CO2e on `grid`.
@@ -144,7 +146,16 @@ def run_demo(
 
     scans = [
         run_scan(
-            ScanPlan(group, catalog, ScanOptions(device="cpu", protocol=protocol, tactics=tactics)),
+            ScanPlan(
+                group,
+                catalog,
+                ScanOptions(
+                    device="cpu",
+                    protocol=protocol,
+                    tactics=tactics,
+                    allow_busy_host=allow_busy_host,
+                ),
+            ),
             lambda: False,
         )
         for group, tactics in demo_scan_plan(refs)

@@ -365,13 +365,17 @@ class Catalog:
 
         A rescan of thousands of unchanged models then costs one query, not one per model.
         A Hub error (a failed run whose reason starts "hub error") never reached the model,
-        so it does not count: that model is tried again.
+        so it does not count: that model is tried again. Nor does a model whose newest
+        baseline was contended (a busy host): it is measured again in a later scan.
         """
         with self.read() as con:
             rows = con.execute(
-                "SELECT DISTINCT model_id, revision FROM runs WHERE hardware_profile = ? "
+                "SELECT model_id, revision FROM runs WHERE hardware_profile = ? "
                 "AND harness_version = ? AND scheme_version = ? AND protocol = ? "
-                "AND NOT (status = 'failed' AND starts_with(coalesce(reason, ''), 'hub error'))",
+                "AND NOT (status = 'failed' AND starts_with(coalesce(reason, ''), 'hub error')) "
+                "GROUP BY model_id, revision "
+                "HAVING NOT coalesce(arg_max(contended, finished_at) "
+                "FILTER (WHERE variant = 'baseline'), false)",
                 [hardware_profile, harness_version, scheme_version, protocol],
             ).fetchall()
         return {(model_id, revision) for model_id, revision in rows}

@@ -81,13 +81,23 @@ def is_borderline(scheme: Scheme, eei_low: float, eei_high: float) -> bool:
 
 
 def published_grade(
-    scheme: Scheme, previous: str | None, eei_low: float, eei_high: float, measured: str
+    scheme: Scheme,
+    previous: str | None,
+    eei_low: float,
+    eei_high: float,
+    measured: str,
+    *,
+    contended: bool = False,
 ) -> str:
     """The grade to publish after a re-measurement whose own grade is `measured`.
 
     A published grade moves only when the new interval lies wholly outside it; an interval
-    that still touches the old class keeps the old grade, so noise cannot flip a label.
+    that still touches the old class keeps the old grade, so noise cannot flip a label. A
+    contended measurement (taken on a busy host) never moves a published grade at all: one
+    busy night must not turn an A into a C.
     """
+    if previous is not None and contended:
+        return previous
     if previous is None or previous == measured:
         return measured
     low, high = scheme.grade_bounds(previous)

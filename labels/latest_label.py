@@ -51,6 +51,8 @@ class LatestLabel:
     previous_grade: str | None = None
     grade_changed_at: datetime | None = None
     energy_j_per_token: float | None = None
+    contended: bool | None = None  # graded from a contended measurement (--allow-busy-host)
+    foreign_cpu_cores: float | None = None  # cores' worth other processes took meanwhile
 
     @cached_property
     def recommendations(self) -> list[Recommendation]:

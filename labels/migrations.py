@@ -378,6 +378,54 @@ def m007_build_disk_bytes(con: duckdb.DuckDBPyConnection) -> None:
     _bind_latest_runs(con)
 
 
+@migration
+def m008_foreign_load(con: duckdb.DuckDBPyConnection) -> None:
+    """Foreign load per window and per run; contended runs (clean windows could not be had)
+    and labels graded from one anyway (--allow-busy-host)."""
+    for column, kind in (
+        ("foreign_cpu_cores", "DOUBLE"),
+        ("foreign_cpu_share", "DOUBLE"),
+        ("foreign_cpu_share_max", "DOUBLE"),
+        ("foreign_gpu_processes", "INTEGER"),
+        ("foreign_gpu_util_pct", "DOUBLE"),
+        ("foreign_load_method", "VARCHAR"),
+        ("busy_remeasured", "INTEGER NOT NULL DEFAULT 0"),
+        ("contended", "BOOLEAN NOT NULL DEFAULT false"),
+        ("busy_host_allowed", "BOOLEAN NOT NULL DEFAULT false"),
+        ("cpu_threads", "INTEGER"),
+    ):
+        con.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    for column, kind in (
+        ("foreign_cpu_cores", "DOUBLE"),
+        ("foreign_cpu_share", "DOUBLE"),
+        ("foreign_gpu_processes", "INTEGER"),
+        ("foreign_gpu_util_pct", "DOUBLE"),
+    ):
+        con.execute(f"ALTER TABLE measurements ADD COLUMN {column} {kind}")
+    con.execute("ALTER TABLE labels ADD COLUMN contended BOOLEAN NOT NULL DEFAULT false")
+    con.execute("ALTER TABLE labels ADD COLUMN foreign_cpu_cores DOUBLE")
+    con.execute(
+        """
+        CREATE OR REPLACE VIEW latest_labels AS
+        SELECT l.model_id, l.revision, l.task, l.hardware, l.grade, l.energy_wh_per_1k,
+               l.best_variant, l.best_grade, l.best_energy_wh_per_1k, l.quality_retained,
+               l.quality_metric, l.energy_method, l.energy_method = 'estimate' AS estimated,
+               l.noisy, l.eei, l.scheme_version, l.measured_at, l.graded_at, l.reason,
+               l.recommendations_json, m.source, m.synthetic,
+               l.eei_low, l.eei_high, l.borderline, l.reference_model,
+               l.reference_config_sha256, l.measured_grade, l.previous_grade,
+               l.grade_changed_at, l.energy_j_per_token, l.contended, l.foreign_cpu_cores
+        FROM labels l
+        LEFT JOIN models m USING (model_id, revision)
+        QUALIFY row_number() OVER (
+            PARTITION BY l.model_id, l.task, l.hardware
+            ORDER BY l.measured_at DESC, l.graded_at DESC, l.scheme_version DESC
+        ) = 1
+        """
+    )
+    _bind_latest_runs(con)
+
+
 def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)"

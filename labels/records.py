@@ -117,6 +117,18 @@ class RunRecord:
     # Build cost on disk (m007): bytes of the files the variant runs from (an ONNX model),
     # when its build wrote any; None for variants that live in memory only.
     build_disk_bytes: int | None = None
+    # Foreign load (m008): what other processes took while the kept windows were measured.
+    foreign_cpu_cores: float | None = None  # median over windows: cores' worth not ours
+    foreign_cpu_share: float | None = None  # median share of the CPUs we may run on (0..1)
+    foreign_cpu_share_max: float | None = None  # the busiest kept window's share
+    foreign_gpu_processes: int | None = None  # most other compute processes on our GPU
+    foreign_gpu_util_pct: float | None = None  # median of their SM utilisation (per-process)
+    foreign_load_method: str | None = None  # e.g. "proc-stat", "proc-stat+nvml-per-process"
+    busy_remeasured: int = 0  # busy windows (pairs) thrown away and measured again
+    # clean windows could not be had: figures kept, not graded unless `busy_host_allowed`
+    contended: bool = False
+    busy_host_allowed: bool = False  # measured with --allow-busy-host: graded anyway
+    cpu_threads: int | None = None  # torch's intra-op threads (the CPUs we may use)
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,10 @@ class WindowRecord:
     sm_clock_mhz: float | None = None
     paired_baseline: bool = False  # a baseline window interleaved with a variant's windows
     reference_window: bool = False  # a reference-model window interleaved with the baseline's
+    foreign_cpu_cores: float | None = None  # m008: cores' worth other processes took
+    foreign_cpu_share: float | None = None  # ... as a share of the CPUs we may run on
+    foreign_gpu_processes: int | None = None  # other compute processes on our GPU
+    foreign_gpu_util_pct: float | None = None  # their SM utilisation (per-process NVML)
 
 
 @dataclass(frozen=True)
@@ -184,3 +200,6 @@ class LabelRecord:
     previous_grade: str | None = None  # the published grade before the last change, if any
     grade_changed_at: datetime | None = None  # measured_at of the measurement that changed it
     energy_j_per_token: float | None = None  # text generation: J per generated token
+    # m008: the grade shown was decided on a contended measurement (--allow-busy-host)
+    contended: bool = False
+    foreign_cpu_cores: float | None = None  # the measurement's foreign CPU load (median)

@@ -33,6 +33,7 @@ from labels.stopping import grade_decided, saving_decided
 from labels.tactic_kinds import BASELINE
 from labels.timestamps import utc_now
 from scanner.batch_sweep import measure_batch_sweep
+from scanner.cpu_quota import apply_thread_count, cpu_allowance
 from scanner.device import Device, DeviceError
 from scanner.energy_score import SCHEME
 from scanner.hardware import software_versions
@@ -47,6 +48,7 @@ from scanner.harness import (
     run_windows,
 )
 from scanner.meters.base import EnergyMeter, MeterUnavailable
+from scanner.meters.foreign_load import ForeignLoadProbe, busy_reason, probe_for
 from scanner.meters.select import select_meter
 from scanner.out_of_memory import OUT_OF_MEMORY, is_out_of_memory
 from scanner.protocols import BenchmarkProtocol, UnknownProtocol, protocol_named
@@ -88,6 +90,7 @@ class BenchmarkJob:
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
     protocol_name: str = SCHEME  # a name in scanner.protocols.BENCHMARK_PROTOCOLS
     batch_sizes: list[int] = field(default_factory=list)  # the batching sweep, when asked
+    allow_busy_host: bool = False  # grade a contended baseline anyway, marked contended
 
     @property
     def measuring(self) -> BenchmarkProtocol:
@@ -119,6 +122,8 @@ def benchmark_model(
 ) -> ModelBenchmark:
     """Measure the baseline, then each tactic; failures become records, never exceptions."""
     torch.manual_seed(0)
+    allowance = cpu_allowance()
+    threads = apply_thread_count(allowance)  # threads follow the CPUs we may use
     started = utc_now()
     hardware = HardwareRecord(**job.hardware)
     try:
@@ -184,6 +189,14 @@ def benchmark_model(
         "hardware": asdict(hardware),
         # the host's 1-minute load average: a loaded host moves the EEI too (stability.json)
         "host_load_1m": {"start": _load_1m()},
+        "cpu_threads": {"threads": threads, **asdict(allowance)},
+    }
+    probe, probe_note = probe_for(meter)
+    provenance["foreign_load"] = {
+        "method": probe_method(probe),
+        "not_measured": probe_note,
+        "busy_cpu_share": protocol.busy_cpu_share,
+        "busy_gpu_util_pct": protocol.busy_gpu_util_pct,
     }
     provenance.update(measuring.provenance(job.task, job.device, meter.method))
     other_processes = meter.other_processes()
@@ -219,8 +232,11 @@ def benchmark_model(
             device=device,
             idle_power_w=idle_power_w,
             quality_gate=gate,
-            make_record=base_record,
+            make_record=functools.partial(
+                base_record, cpu_threads=threads, busy_host_allowed=job.allow_busy_host
+            ),
             labelled=labelled,
+            probe=probe,
             grade_decided=(
                 functools.partial(
                     grade_decided, scheme, energy_multiple=reference.spec.energy_multiple
@@ -334,6 +350,7 @@ class VariantBench:
     labelled: LabelledEval | None = None
     # the grade is certain from these model/reference pair ratios (labels/stopping.py)
     grade_decided: Callable[[list[float]], bool] | None = None
+    probe: ForeignLoadProbe | None = None  # foreign load per window (None: not measured)
 
 
 def _reference_for(
@@ -412,6 +429,7 @@ def _measure_variant(
                 idle_power_w=idle_power_w,
                 sync=sync,
                 decided=bench.grade_decided,
+                probe=bench.probe,
             )
             measurement = beside_reference.variant
         elif tactic.is_baseline:
@@ -422,6 +440,7 @@ def _measure_variant(
                 protocol=protocol,
                 idle_power_w=idle_power_w,
                 sync=sync,
+                probe=bench.probe,
             )
         else:  # interleaved with the baseline, so drift cannot pass for a saving
             paired = run_paired_windows(
@@ -434,6 +453,7 @@ def _measure_variant(
                 idle_power_w=idle_power_w,
                 sync=sync,
                 decided=functools.partial(saving_decided, qualifies=qualifies),
+                probe=bench.probe,
             )
             measurement = paired.variant
     peak_mem_mb = _peak_memory_mb(bench.device)
@@ -452,6 +472,12 @@ def _measure_variant(
     run = bench.make_record(
         tactic.name,
         RunStatus.OK,
+        reason=(
+            contended_reason(measurement, beside_reference or paired)
+            if measurement.contended
+            else None
+        ),
+        **foreign_run_fields(measurement, beside_reference or paired, bench.probe),
         tactic=tactic.name,
         started_at=started,
         dtype=built.dtype,
@@ -615,7 +641,49 @@ def _window_record(
         sm_clock_mhz=w.sm_clock_mhz,
         paired_baseline=paired_baseline,
         reference_window=reference,
+        foreign_cpu_cores=w.foreign.cpu_cores,
+        foreign_cpu_share=w.foreign.cpu_share,
+        foreign_gpu_processes=w.foreign.gpu_processes,
+        foreign_gpu_util_pct=w.foreign.gpu_util_pct,
     )
+
+
+def contended_reason(measurement: Measurement, paired: PairedMeasurement | None) -> str:
+    """How busy the host was over the busy windows kept, in words."""
+    windows = measurement.windows + (paired.baseline.windows if paired else [])
+    busiest = max(windows, key=lambda w: w.foreign.cpu_cores or 0.0)
+    return busy_reason(busiest.foreign.cpu_cores, busiest.foreign.gpu_processes)
+
+
+def probe_method(probe: ForeignLoadProbe | None) -> str | None:
+    """What the foreign load was read from, e.g. "proc-stat+nvml-per-process"."""
+    if probe is None:
+        return None
+    parts = (["proc-stat"] if probe.cpu else []) + (["nvml"] if probe.gpu else [])
+    return "+".join(parts) or None
+
+
+def foreign_run_fields(
+    measurement: Measurement, paired: PairedMeasurement | None, probe: ForeignLoadProbe | None
+) -> dict[str, Any]:
+    """The run's foreign-load columns (m008) from all its kept windows, both roles' when
+    paired (a busy reference window biases the ratio as much as a busy model window)."""
+    windows = measurement.windows + (paired.baseline.windows if paired else [])
+    both = Measurement(windows, measurement.idle_power_w)
+    gpu_methods = {w.foreign.gpu_method for w in windows if w.foreign.gpu_method}
+    method = probe_method(probe)
+    if method and gpu_methods:
+        method = method.replace("nvml", "+".join(sorted(gpu_methods)))
+    return {
+        "foreign_cpu_cores": both.foreign_cpu_cores,
+        "foreign_cpu_share": both.foreign_cpu_share,
+        "foreign_cpu_share_max": both.foreign_cpu_share_max,
+        "foreign_gpu_processes": both.foreign_gpu_processes,
+        "foreign_gpu_util_pct": both.foreign_gpu_util_pct,
+        "foreign_load_method": method,
+        "busy_remeasured": measurement.remeasured,
+        "contended": measurement.contended,
+    }
 
 
 def _with(run: RunRecord, **changes: Any) -> RunRecord:

@@ -60,6 +60,7 @@ def energy_score_protocol(overrides: dict[str, Any]) -> dict[str, Any]:
         "window_iterations": int(overrides.get("window_iterations") or QUERIES),
         "warmup_s": 0.0,
         "warmup_iterations": WARMUP_QUERIES,
+        "warmup_rounds": 1,  # their warm-up: the queries once, no agreement rounds
         **({"idle_s": overrides["idle_s"]} if overrides.get("idle_s") is not None else {}),
     }
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from scanner.device import Device
 from scanner.meters.base import EnergyMeter
+from scanner.meters.foreign_load import ForeignLoad, ForeignLoadProbe
 
-HARNESS_VERSION = "2"  # 2: variants measured in windows interleaved with the baseline
+HARNESS_VERSION = "3"  # 2: variants interleaved with the baseline; 3: busy pairs measured again
 J_PER_WH = 3600.0
 
 
@@ -47,17 +48,41 @@ class Protocol:
     # is then the maximum. `sequential=False` is the fixed protocol: always `windows` pairs.
     sequential: bool = True
     min_pairs: int = 2
+    # Foreign load (docs/methodology.md): a pair with a window above either threshold is
+    # measured again, up to `busy_retries` times per run, waiting `busy_backoff_s`, doubled
+    # each time; a busy pair kept after that makes the run contended.
+    busy_cpu_share: float = 0.05
+    busy_gpu_util_pct: float = 5.0
+    busy_retries: int = 3
+    busy_backoff_s: float = 2.0
+    # Warm-up windows run until two in a row agree within `warmup_agreement` (relative
+    # time per call), at most `warmup_rounds` of them: no first-pair bias (1: one window,
+    # no agreement asked, as the AI Energy Score protocol warms up).
+    warmup_agreement: float = 0.05
+    warmup_rounds: int = 6
 
     def __post_init__(self) -> None:
         if self.windows < 1:
             raise ValueError(f"windows must be at least 1, got {self.windows}")
         if self.min_pairs < 1:
             raise ValueError(f"min_pairs must be at least 1, got {self.min_pairs}")
-        for name in ("warmup_s", "window_s", "idle_s", "cooldown_s", "noisy_cv"):
+        for name in (
+            "warmup_s",
+            "window_s",
+            "idle_s",
+            "cooldown_s",
+            "noisy_cv",
+            "busy_cpu_share",
+            "busy_gpu_util_pct",
+            "busy_backoff_s",
+            "warmup_agreement",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative, got {getattr(self, name)}")
         if self.warmup_iterations < 0 or self.window_iterations < 1:
             raise ValueError("warmup_iterations must be >= 0 and window_iterations >= 1")
+        if self.busy_retries < 0 or self.warmup_rounds < 1:
+            raise ValueError("busy_retries must be >= 0 and warmup_rounds >= 1")
 
     @property
     def fewest_pairs(self) -> int:
@@ -92,6 +117,7 @@ class Window:
     latency_ms_p50: float
     temperature_c: float | None = None
     sm_clock_mhz: float | None = None
+    foreign: ForeignLoad = field(default_factory=ForeignLoad)
 
     @property
     def power_w(self) -> float:
@@ -123,6 +149,42 @@ class Measurement:
     idle_power_w: float
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     noisy_cv: float = 0.10
+    busy_kept: int = 0  # busy windows (pairs, when paired) kept once the retries ran out
+    remeasured: int = 0  # busy windows (pairs) thrown away and measured again
+    warmup_rounds: int = 0  # warm-up windows run until two in a row agreed
+
+    @property
+    def contended(self) -> bool:
+        """Clean windows could not be had: the figures stand, but are not graded."""
+        return self.busy_kept > 0
+
+    def _foreign(self, value: Callable[[ForeignLoad], float | None]) -> list[float]:
+        return [v for v in (value(w.foreign) for w in self.windows) if v is not None]
+
+    @property
+    def foreign_cpu_cores(self) -> float | None:
+        """Median over the kept windows of the cores' worth other processes took."""
+        values = self._foreign(lambda f: f.cpu_cores)
+        return statistics.median(values) if values else None
+
+    @property
+    def foreign_cpu_share(self) -> float | None:
+        values = self._foreign(lambda f: f.cpu_share)
+        return statistics.median(values) if values else None
+
+    @property
+    def foreign_cpu_share_max(self) -> float | None:
+        return max(self._foreign(lambda f: f.cpu_share), default=None)
+
+    @property
+    def foreign_gpu_processes(self) -> int | None:
+        values = self._foreign(lambda f: f.gpu_processes)
+        return int(max(values)) if values else None
+
+    @property
+    def foreign_gpu_util_pct(self) -> float | None:
+        values = self._foreign(lambda f: f.gpu_util_pct)
+        return statistics.median(values) if values else None
 
     def _energies(self) -> list[float]:
         return [w.energy_wh_per_1k for w in self.windows]
@@ -209,23 +271,96 @@ def run_windows(
     sync: Callable[[], None] = lambda: None,
     on_window: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    probe: ForeignLoadProbe | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Measurement:
     """Warm up, then measure `protocol.windows` windows of `call`; every window is kept."""
     if inferences_per_call <= 0:
         raise ValueError("inferences_per_call must be positive")
     idle_power_w = max(idle_power_w, 0.0)
-    repeat_until(call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
+    rounds = warm_until_steady([(call, protocol)], sync, clock)
     windows: list[Window] = []
     all_latencies: list[float] = []
+    retries = _Retries(protocol, sleep)
     for index in range(protocol.windows):
-        window, latencies = measure_window(
-            call, meter, inferences_per_call, protocol, idle_power_w, sync, clock
-        )
+        while True:
+            window, latencies = measure_window(
+                call, meter, inferences_per_call, protocol, idle_power_w, sync, clock, probe
+            )
+            if not retries.again([window]):
+                break
         windows.append(window)
         all_latencies.extend(latencies)
         if on_window:
             on_window(index)
-    return Measurement(windows, idle_power_w, all_latencies, protocol.noisy_cv)
+    return Measurement(
+        windows,
+        idle_power_w,
+        all_latencies,
+        protocol.noisy_cv,
+        busy_kept=retries.busy_kept,
+        remeasured=retries.used,
+        warmup_rounds=rounds,
+    )
+
+
+class _Retries:
+    """The run's budget of re-measurements for busy windows, with doubling back-off."""
+
+    def __init__(self, protocol: Protocol, sleep: Callable[[float], None]) -> None:
+        self.protocol = protocol
+        self.sleep = sleep
+        self.used = 0
+        self.busy_kept = 0
+
+    def again(self, windows: list[Window]) -> bool:
+        """True when these windows must be measured again (after the back-off has passed);
+        False when they are kept, counting them busy if they are."""
+        p = self.protocol
+        if not any(w.foreign.busy(p.busy_cpu_share, p.busy_gpu_util_pct) for w in windows):
+            return False
+        if self.used >= p.busy_retries:
+            self.busy_kept += 1
+            return False
+        self.sleep(p.busy_backoff_s * 2**self.used)
+        self.used += 1
+        return True
+
+
+def warm_until_steady(
+    roles: list[tuple[Callable[[], Any], Protocol]],
+    sync: Callable[[], None],
+    clock: Callable[[], float] = time.perf_counter,
+) -> int:
+    """Warm-up windows of each role in turn until, for every role, the last two agree.
+
+    Agreement: time per call within the role's `warmup_agreement` (relative to the larger).
+    The first windows of a fresh model are slow (allocations, oneDNN primitives, caches),
+    and a first pair measured before that settles is biased. At most `warmup_rounds` rounds;
+    returns the rounds run (0 when the warm-up is switched off).
+    """
+    active = [(c, p) for c, p in roles if p.warmup_s > 0 or p.warmup_iterations > 0]
+    if not active:
+        return 0
+    per_call: list[list[float]] = [[] for _ in active]
+    limit = max(p.warmup_rounds for _, p in active)
+    rounds = 0
+    while rounds < limit:
+        rounds += 1
+        for (call, p), history in zip(active, per_call, strict=True):
+            latencies = repeat_until(call, sync, p.warmup_s, max(p.warmup_iterations, 1), clock)
+            history.append(statistics.mean(latencies))
+        if rounds >= 2 and all(
+            _agree(h[-2], h[-1], p.warmup_agreement)
+            for (_, p), h in zip(active, per_call, strict=True)
+        ):
+            break
+    return rounds
+
+
+def _agree(a: float, b: float, tolerance: float) -> bool:
+    largest = max(a, b)
+    return largest <= 0 or abs(a - b) / largest <= tolerance
 
 
 def measure_window(
@@ -236,13 +371,18 @@ def measure_window(
     idle_power_w: float,
     sync: Callable[[], None] = lambda: None,
     clock: Callable[[], float] = time.perf_counter,
+    probe: ForeignLoadProbe | None = None,
 ) -> tuple[Window, list[float]]:
-    """One metered window of `call`, and the latency of each call in it (ms)."""
+    """One metered window of `call`, and the latency of each call in it (ms); `probe`
+    records what other processes took meanwhile."""
     sync()
+    if probe:
+        probe.start()
     meter.start()
     latencies = repeat_until(call, sync, protocol.window_s, protocol.window_iterations, clock)
     sync()
     reading = meter.stop()
+    foreign = probe.stop() if probe else ForeignLoad()
     iterations = len(latencies)
     window = Window(
         duration_s=reading.duration_s,
@@ -253,6 +393,7 @@ def measure_window(
         latency_ms_p50=percentile(latencies, 50),
         temperature_c=reading.temperature_c,
         sm_clock_mhz=reading.sm_clock_mhz,
+        foreign=foreign,
     )
     return window, latencies
 
@@ -314,9 +455,13 @@ def run_paired_windows(
     clock: Callable[[], float] = time.perf_counter,
     baseline_protocol: Protocol | None = None,
     decided: Callable[[list[float]], bool] | None = None,
+    probe: ForeignLoadProbe | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PairedMeasurement:
     """Warm up both, then up to `protocol.windows` pairs in ABBA order (cancels a linear
     drift), stopping early once `decided(ratios)` holds after `protocol.fewest_pairs`.
+    With a `probe`, a pair with a window under foreign load is measured again (back-off,
+    bounded: `Protocol.busy_retries`); a busy pair kept after that makes it contended.
 
     `ratios` are variant / baseline energy per inference, one per pair measured so far.
     `baseline_protocol` (window length, minimum calls) applies to the baseline role's
@@ -326,11 +471,11 @@ def run_paired_windows(
     if variant_inferences_per_call <= 0 or baseline_inferences_per_call <= 0:
         raise ValueError("inferences_per_call must be positive")
     idle_power_w = max(idle_power_w, 0.0)
-    repeat_until(variant_call, sync, protocol.warmup_s, protocol.warmup_iterations, clock)
     baseline_protocol = baseline_protocol or protocol
-    repeat_until(
-        baseline_call, sync, baseline_protocol.warmup_s, baseline_protocol.warmup_iterations, clock
+    rounds = warm_until_steady(
+        [(variant_call, protocol), (baseline_call, baseline_protocol)], sync, clock
     )
+    retries = _Retries(protocol, sleep)
     calls = {
         "variant": (variant_call, variant_inferences_per_call, protocol),
         "baseline": (baseline_call, baseline_inferences_per_call, baseline_protocol),
@@ -340,23 +485,30 @@ def run_paired_windows(
     order: list[str] = []
     for index in range(protocol.windows):
         pair = ("baseline", "variant") if index % 2 == 0 else ("variant", "baseline")
-        for role in pair:
-            call, inferences, role_protocol = calls[role]
-            window, lat = measure_window(
-                call, meter, inferences, role_protocol, idle_power_w, sync, clock
-            )
+        while True:  # a pair with a busy window is measured again, within the budget
+            measured = []
+            for role in pair:
+                call, inferences, role_protocol = calls[role]
+                window, lat = measure_window(
+                    call, meter, inferences, role_protocol, idle_power_w, sync, clock, probe
+                )
+                measured.append((role, window, lat))
+            if not retries.again([w for _, w, _ in measured]):
+                break
+        for role, window, lat in measured:
             windows[role].append(window)
             latencies[role].extend(lat)
             order.append(role)
         ratios = energy_ratios(windows["variant"], windows["baseline"])
         if decided and index + 1 >= protocol.fewest_pairs and decided(ratios):
             break
+    counts = {"busy_kept": retries.busy_kept, "remeasured": retries.used, "warmup_rounds": rounds}
     return PairedMeasurement(
         variant=Measurement(
-            windows["variant"], idle_power_w, latencies["variant"], protocol.noisy_cv
+            windows["variant"], idle_power_w, latencies["variant"], protocol.noisy_cv, **counts
         ),
         baseline=Measurement(
-            windows["baseline"], idle_power_w, latencies["baseline"], protocol.noisy_cv
+            windows["baseline"], idle_power_w, latencies["baseline"], protocol.noisy_cv, **counts
         ),
         order=order,
     )

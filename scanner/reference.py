@@ -29,6 +29,7 @@ from scanner.harness import (
     run_paired_windows,
 )
 from scanner.meters.base import EnergyMeter
+from scanner.meters.foreign_load import ForeignLoadProbe
 from scanner.tasks.base import Batch, TaskAdapter
 
 
@@ -76,6 +77,8 @@ def measure_beside_reference(
     idle_power_w: float,
     sync: Callable[[], None] = lambda: None,
     decided: Callable[[list[float]], bool] | None = None,
+    probe: ForeignLoadProbe | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> PairedMeasurement:
     """The model's windows interleaved (ABBA) with the reference's: `variant` is the model,
     `baseline` the reference, so `energy_ratio` is the median of E_model / E_reference.
@@ -83,7 +86,8 @@ def measure_beside_reference(
 
     The reference's windows keep the model's minimum duration but need only one call each
     (and one warm-up call): a reference slower than the model then costs one call per
-    window, not the model's minimum count, which keeps its price per scan small.
+    window, not the model's minimum count, which keeps its price per scan small. With a
+    `probe`, a pair measured under foreign load is measured again (see run_paired_windows).
     """
     reference_protocol = dataclasses.replace(protocol, window_iterations=1, warmup_iterations=1)
     with torch.inference_mode():
@@ -98,6 +102,8 @@ def measure_beside_reference(
             sync=sync,
             baseline_protocol=reference_protocol,
             decided=decided,
+            probe=probe,
+            **({"sleep": sleep} if sleep else {}),
         )
 
 

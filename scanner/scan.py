@@ -30,6 +30,7 @@ from scanner.energy_score import SCHEME
 from scanner.executors.registry import make_executor
 from scanner.hardware import detect_hardware
 from scanner.harness import HARNESS_VERSION
+from scanner.meters.foreign_load import foreign_load_note
 from scanner.tactics.registry import default_tactic_names, get_tactic
 from scanner.unmeasured import unmeasured_run
 
@@ -42,6 +43,7 @@ class ScanEvent(StrEnum):
     SKIPPED = "skipped"  # not usable (unsupported task, no safetensors, too large…)
     FAILED = "failed"  # tried and failed, or the Hub failed us
     DONE = "done"  # benchmarked and written
+    CONTENDED = "contended"  # measured, but the host was too busy for a clean grade
 
 
 ProgressCallback = Callable[[ScanEvent, ModelRef, str], None]
@@ -63,6 +65,7 @@ class ScanOptions:
     eval_data: str | None = None  # labelled CSV/JSONL file: labelled accuracy per variant
     protocol_name: str = SCHEME  # a name in scanner.protocols.BENCHMARK_PROTOCOLS
     batch_sizes: list[int] = field(default_factory=list)  # the batching sweep (labels.batching)
+    allow_busy_host: bool = False  # grade contended baselines anyway, marked contended
 
 
 @dataclass
@@ -75,10 +78,19 @@ class ScanSummary:
     skipped: int = 0
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    contended: int = 0  # benchmarked, but clean windows could not be had (a busy host)
+    foreign_load_note: str | None = None  # why foreign load is not measured, said once
 
     @property
     def ok(self) -> bool:
         return self.failed == 0
+
+    def exit_status(self, allow_busy_host: bool = False) -> int:
+        """1 when a model failed; else 3 when a model was contended and so not graded
+        (measure it again on a quieter host, or pass --allow-busy-host); else 0."""
+        if self.failed:
+            return 1
+        return 3 if self.contended and not allow_busy_host else 0
 
 
 def scan(
@@ -95,7 +107,7 @@ def scan(
     tactics = options.tactics or default_tactic_names(options.device)
     for name in tactics:
         get_tactic(name)  # unknown names fail before any work starts
-    summary = ScanSummary(scan_id=_new_scan_id())
+    summary = ScanSummary(scan_id=_new_scan_id(), foreign_load_note=foreign_load_note())
     event = on_event or (lambda _kind, _ref, _detail: None)
     refs_by_job: dict[str, ModelRef] = {}
     # One query for the whole listing: a rescan of thousands of models must not ask per model.
@@ -142,6 +154,7 @@ def scan(
                 eval_data=options.eval_data,
                 protocol_name=options.protocol_name,
                 batch_sizes=list(options.batch_sizes),
+                allow_busy_host=options.allow_busy_host,
             )
             refs_by_job[_job_key(job)] = ref
             event(ScanEvent.START, ref, "benchmarking")
@@ -175,7 +188,11 @@ def scan(
                 event(ScanEvent.SKIPPED, ref, baseline.reason or "skipped")
             else:
                 summary.benchmarked += 1
-                event(ScanEvent.DONE, ref, f"{len(result.results)} variants")
+                if baseline.contended:
+                    summary.contended += 1
+                    event(ScanEvent.CONTENDED, ref, baseline.reason or "the host was busy")
+                else:
+                    event(ScanEvent.DONE, ref, f"{len(result.results)} variants")
     finally:
         executor.close()
     return summary

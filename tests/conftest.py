@@ -141,6 +141,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_schemes_
     monkeypatch.setenv("LABELER_CATALOG", str(home / "catalog.duckdb"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    # The test machine is shared: a scan here would be contended at random. Foreign load is
+    # tested on recorded counters (tests/test_foreign_load.py), and switched on where asked.
+    monkeypatch.setenv("LABELER_FOREIGN_LOAD", "off")
     return home
 
 

@@ -326,3 +326,24 @@ def test_an_unknown_protocol_is_one_failed_run(tiny_model: Path) -> None:
     [only] = [r.run for r in result.results]
     assert (only.variant, only.status) == (BASELINE, RunStatus.FAILED)
     assert only.reason == "unknown protocol 'nope' (scheme, energy-score)"
+
+
+def test_foreign_load_and_threads_are_recorded_per_window_and_run(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With detection on (tests switch it off: the machine is shared), every window and
+    the run carry the foreign load read from /proc/stat, whatever the host is doing, and
+    provenance the thread count from the CPUs this process may use."""
+    monkeypatch.setenv("LABELER_FOREIGN_LOAD", "on")
+    job = job_for(tiny_model, ["baseline"], task="feature-extraction", scheme_version="v2")
+    result = run(job, load_scheme("v2"))
+    baseline = by_tactic(result)["baseline"]
+    assert baseline.status == "ok", baseline.reason
+    assert baseline.foreign_load_method == "proc-stat"
+    assert 0.0 <= baseline.foreign_cpu_share <= 1.0
+    assert baseline.contended == (baseline.reason or "").startswith("the host was busy")
+    windows = result.results[0].windows
+    assert windows and all(w.foreign_cpu_share is not None for w in windows)
+    provenance = json.loads(baseline.provenance_json)
+    assert provenance["cpu_threads"]["threads"] == baseline.cpu_threads == torch.get_num_threads()
+    assert provenance["foreign_load"]["method"] == "proc-stat"

@@ -16,6 +16,8 @@ LABEL_V2 = [
     "eei_low", "eei_high", "borderline", "reference_model", "reference_config_sha256",
     "measured_grade", "previous_grade", "grade_changed_at", "energy_j_per_token",
 ]  # fmt: skip
+# m008: a label graded from a contended measurement, and the foreign load beside it.
+LABEL_FOREIGN = ["contended", "foreign_cpu_cores"]
 
 TABLES = {
     "_migrations": ["name", "applied_at"],
@@ -43,18 +45,26 @@ TABLES = {
         "top1_labels_json",
         # m007: bytes on disk of an ONNX variant's model
         "build_disk_bytes",
+        # m008: foreign load, contended runs, threads
+        "foreign_cpu_cores", "foreign_cpu_share", "foreign_cpu_share_max",
+        "foreign_gpu_processes", "foreign_gpu_util_pct", "foreign_load_method",
+        "busy_remeasured", "contended", "busy_host_allowed", "cpu_threads",
     ],
     "measurements": [
         "run_id", "window_index", "duration_s", "iterations", "inferences", "energy_j",
         "idle_energy_j", "energy_wh_per_1k", "energy_wh_per_1k_net", "latency_ms_p50",
         "power_w", "energy_method", "temperature_c", "sm_clock_mhz", "paired_baseline",
         "reference_window",
+        # m008
+        "foreign_cpu_cores", "foreign_cpu_share", "foreign_gpu_processes",
+        "foreign_gpu_util_pct",
     ],
     "labels": [
         "model_id", "revision", "task", "hardware", "scheme_version", "grade", "eei",
         "energy_wh_per_1k", "energy_method", "best_variant", "best_grade",
         "best_energy_wh_per_1k", "quality_retained", "quality_metric", "noisy",
         "recommendations_json", "measured_at", "graded_at", "reason", *LABEL_V2,
+        *LABEL_FOREIGN,
     ],
     "label_history": [
         "model_id", "revision", "task", "hardware", "scheme_version", "grade",
@@ -69,7 +79,7 @@ VIEWS = {
         "best_variant", "best_grade", "best_energy_wh_per_1k", "quality_retained",
         "quality_metric", "energy_method", "estimated", "noisy", "eei", "scheme_version",
         "measured_at", "graded_at", "reason", "recommendations_json", "source", "synthetic",
-        *LABEL_V2,
+        *LABEL_V2, *LABEL_FOREIGN,
     ],
     "latest_runs": TABLES["runs"],
     "failures": [

@@ -315,7 +315,9 @@ def test_a_cycle_scans_grades_builds_and_snapshots(tmp_path):
     assert done.one_line().startswith(
         f"1 benchmarked, 2 unchanged, 0 failed; {done.graded.graded} graded; site "
     )
-    assert done.one_line().endswith(f"; snapshot {done.snapshot}")
+    assert done.one_line().endswith(
+        f"; snapshot {done.snapshot}; 0 contended (measured again next cycle)"
+    )
 
 
 def test_the_demo_scans_its_plan_then_grades_and_builds(tmp_path):

@@ -46,6 +46,7 @@ def test_protocol_is_windows_of_exactly_a_thousand_queries() -> None:
         "window_iterations": QUERIES,
         "warmup_s": 0.0,
         "warmup_iterations": 10,
+        "warmup_rounds": 1,
     }
     # --windows repeats the 1,000 queries; a window length in seconds does not apply
     assert energy_score_protocol({"windows": 3, "window_s": 5.0, "idle_s": 0.0}) == {
@@ -54,6 +55,7 @@ def test_protocol_is_windows_of_exactly_a_thousand_queries() -> None:
         "window_iterations": QUERIES,
         "warmup_s": 0.0,
         "warmup_iterations": 10,
+        "warmup_rounds": 1,
         "idle_s": 0.0,
     }
 

@@ -96,7 +96,8 @@ def test_run_windows_keeps_every_window_and_warms_up_first() -> None:
     assert seen == [0, 1, 2, 3]
     assert meter.windows == 4
     assert len(measurement.windows) == 4
-    assert clock.calls == 2 + 4 * 4  # warm-up 0.5 s, then four windows of 1 s
+    # two warm-up windows of 0.5 s (they agree, so no third), then four windows of 1 s
+    assert clock.calls == 2 * 2 + 4 * 4
     for w in measurement.windows:
         assert w.iterations == 4
         assert w.inferences == 32
@@ -488,10 +489,11 @@ def test_paired_windows_warm_up_both_and_stop_once_decided_after_the_fewest_pair
     assert [len(ratios) for ratios in asked] == [3]
     assert asked[0] == pytest.approx([2.0, 2.0, 2.0])  # same power, half the inferences
     assert paired.order == ["baseline", "variant", "variant", "baseline", "baseline", "variant"]
-    # Warm-up of 0.5 s (two calls) for each, then two calls per window.
-    assert calls == {"variant": 2 + 3 * 2, "baseline": 2 + 3 * 2}
+    # Two warm-up windows of 0.5 s (two calls each: they agree) for each, then two calls per
+    # window.
+    assert calls == {"variant": 2 * 2 + 3 * 2, "baseline": 2 * 2 + 3 * 2}
     # sync after every call, and before and after each of the six windows
-    assert clock.calls == 16 and len(syncs) == 16 + 2 * 6
+    assert clock.calls == 20 and len(syncs) == 20 + 2 * 6
     for measurement in (paired.variant, paired.baseline):
         assert measurement.idle_power_w == 0.0  # a negative idle power is not added
         assert measurement.noisy_cv == 0.3

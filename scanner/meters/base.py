@@ -64,5 +64,10 @@ class EnergyMeter(ABC):
         windows), or None where this meter cannot tell (CPU meters)."""
         return None
 
+    def gpu_foreign_load(self) -> Any:
+        """A `GpuForeignLoad` reading other processes' work on the metered GPU, or None
+        where this meter has no NVML handle (CPU meters)."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release handles (NVML, polling threads)."""

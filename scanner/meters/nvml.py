@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from scanner.meters.base import EnergyMeter, EnergyReading, MeterUnavailable
+from scanner.meters.foreign_load import GpuForeignLoad
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ class NvmlMeter(EnergyMeter):
     def other_processes(self) -> list[GpuProcess]:
         """Other compute processes on this GPU; their energy would be counted in our windows."""
         return list_other_processes(self._nvml, self._handle)
+
+    def gpu_foreign_load(self) -> GpuForeignLoad:
+        return GpuForeignLoad(self._nvml, self._handle)
 
     def describe(self) -> dict[str, Any]:
         return {

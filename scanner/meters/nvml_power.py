@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from scanner.meters.base import EnergyMeter, EnergyReading, MeterUnavailable
+from scanner.meters.foreign_load import GpuForeignLoad
 from scanner.meters.nvml import (
     GpuProcess,
     describe_nvml_device,
@@ -114,6 +115,9 @@ class NvmlPowerMeter(EnergyMeter):
             sm_clock_mhz=sm_clock_mhz,
             details={"interval_s": self.interval_s, "samples": len(samples)},
         )
+
+    def gpu_foreign_load(self) -> GpuForeignLoad:
+        return GpuForeignLoad(self._nvml, self._handle)
 
     def other_processes(self) -> list[GpuProcess]:
         """Other compute processes on this GPU; their energy would be counted in our windows."""

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from labels.tactic_kinds import TacticKind
+from scanner.cpu_quota import cpu_allowance
 from scanner.tactics.base import (
     APPLIES,
     Applicability,
@@ -308,13 +309,14 @@ def convert_fp16(source: Path, path: Path) -> Path:
 
 
 def open_session(path: Path, ctx: TacticContext) -> Any:
-    """An ORT session with every graph optimisation, as many threads as torch uses, and
-    threads that sleep, rather than spin, while they wait for work."""
+    """An ORT session with every graph optimisation, one thread per CPU this process may
+    use (affinity and cgroup quota: scanner/cpu_quota.py), and threads that sleep, rather
+    than spin, while they wait for work."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = torch.get_num_threads()
+    options.intra_op_num_threads = cpu_allowance().usable_cpus
     options.inter_op_num_threads = 1
     for key, value in NO_SPINNING.items():
         options.add_session_config_entry(key, value)
