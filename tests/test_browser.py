@@ -80,10 +80,10 @@ def test_the_scripts_grade_chip_is_the_macros(site: Path, watched: Watched) -> N
     the same markup as the grade_chip macro of the server-rendered pages."""
     macro = environment().get_template("_macros.html.j2").module.grade_chip
     watched.page.goto((site / "index.html").as_uri())
-    for grade, flags in itertools.product(["A", "E", None], itertools.product([0, 1], repeat=3)):
+    for grade, flags in itertools.product(["A", "E", None], itertools.product([0, 1], repeat=4)):
         drawn = watched.page.evaluate(
-            "([g, e, n, b]) => { const d = document.createElement('div');"
-            " d.appendChild(window.labelFormat.chip(g, e, n, b)); return d.innerHTML; }",
+            "([g, e, n, b, c]) => { const d = document.createElement('div');"
+            " d.appendChild(window.labelFormat.chip(g, e, n, b, c)); return d.innerHTML; }",
             [grade, *flags],
         )
         assert drawn == str(macro(grade, *map(bool, flags)))

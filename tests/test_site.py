@@ -542,3 +542,41 @@ def test_model_page_and_badge_json_show_co2e_and_mark_the_default_grid(
     assert f"{co2e:.3g} g CO2e per 1,000 inferences" in given
     assert "grid 100 g CO2e/kWh, given" in given
     assert "default: Ember" not in given
+
+
+def test_a_contended_label_is_marked_on_its_page_badges_rows_and_provenance(
+    tmp_path: Path,
+) -> None:
+    """Graded with --allow-busy-host: the grade shows with a 'contended' flag and the
+    host's load everywhere the label shows, and the baseline's provenance says how busy."""
+    catalog = fill_catalog(tmp_path / "catalog.duckdb")
+    with catalog.transaction() as con:
+        con.execute(
+            "UPDATE labels SET contended = TRUE, foreign_cpu_cores = 0.94 WHERE model_id = ?",
+            [DISTILBERT_ID],
+        )
+        con.execute(
+            "UPDATE runs SET contended = TRUE, busy_host_allowed = TRUE, foreign_cpu_cores = 0.94,"
+            " foreign_cpu_share = 0.47, foreign_load_method = 'proc-stat', busy_remeasured = 3,"
+            " cpu_threads = 2 WHERE model_id = ? AND variant = 'baseline'",
+            [DISTILBERT_ID],
+        )
+    out = tmp_path / "site"
+    build_site(catalog, out)
+    page = _page(out, DISTILBERT_ID)
+    assert 'class="flag flag-contended"' in page
+    assert "the host was busy: 94 % of a core went to other processes" in page
+    assert "0.94 cores (47 % of our CPUs)" in page  # provenance, Host load group
+    assert "Busy windows measured again" in page
+    # an uncontended model's page has no such flag
+    assert "flag-contended" not in _page(out, MINILM_ID)
+
+    stem = badge_stem(DISTILBERT_ID, catalog.latest_label(DISTILBERT_ID).hardware)
+    svg = (out / "badges" / f"{stem}.svg").read_text()
+    endpoint = json.loads((out / "badges" / f"{stem}.json").read_text())
+    details = json.loads((out / "badges" / f"{stem}.recommendations.json").read_text())
+    assert "contended" in svg and "contended" in endpoint["message"]
+    assert details["contended"] is True and details["foreign_cpu_cores"] == pytest.approx(0.94)
+
+    rows = {row[0]: row for row in _chunk_rows(out)}
+    assert rows[DISTILBERT_ID][8] & 4 and not rows[MINILM_ID][8] & 4

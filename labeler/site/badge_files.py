@@ -35,14 +35,19 @@ def _as_dict(recommendation: Recommendation | None) -> dict[str, Any] | None:
 
 @functools.lru_cache(maxsize=256)
 def _badge_file_texts(
-    grade: str | None, estimated: bool, best_grade: str | None, borderline: bool
+    grade: str | None, estimated: bool, best_grade: str | None, borderline: bool, contended: bool
 ) -> tuple[str, str]:
     """The badge SVG and its shields.io endpoint JSON: the same for every label of one
     grade and flags, so made once per build (per worker) rather than once per label."""
     endpoint = shields_endpoint(
-        grade, estimated=estimated, best_grade=best_grade, borderline=borderline
+        grade,
+        estimated=estimated,
+        best_grade=best_grade,
+        borderline=borderline,
+        contended=contended,
     )
-    return badge_svg(grade, estimated=estimated), str(script_json(endpoint)) + "\n"
+    svg = badge_svg(grade, estimated=estimated, contended=contended)
+    return svg, str(script_json(endpoint)) + "\n"
 
 
 def badge_texts(
@@ -58,7 +63,7 @@ def badge_texts(
     is the label section's `achievable_text(label)`, `carbon` its CO2e."""
     estimated = bool(label.estimated)
     svg, endpoint = _badge_file_texts(
-        label.grade, estimated, label.best_grade, bool(label.borderline)
+        label.grade, estimated, label.best_grade, bool(label.borderline), bool(label.contended)
     )
     details = {
         "model_id": model_id,
@@ -71,6 +76,8 @@ def badge_texts(
         "estimated": estimated,
         "noisy": bool(label.noisy),
         "borderline": bool(label.borderline),
+        "contended": bool(label.contended),
+        "foreign_cpu_cores": label.foreign_cpu_cores,
         "eei": label.eei,
         "eei_low": label.eei_low,
         "eei_high": label.eei_high,

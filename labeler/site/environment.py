@@ -90,13 +90,19 @@ def _remembered_chip(env: jinja2.Environment) -> Callable[..., Markup]:
     macro = env.get_template("_macros.html.j2").module.grade_chip  # type: ignore[attr-defined]
 
     @functools.lru_cache(maxsize=64)
-    def chip(grade: str | None, estimated: bool, noisy: bool, borderline: bool) -> Markup:
-        return macro(grade, estimated, noisy, borderline)
+    def chip(
+        grade: str | None, estimated: bool, noisy: bool, borderline: bool, contended: bool
+    ) -> Markup:
+        return macro(grade, estimated, noisy, borderline, contended)
 
     def grade_chip(
-        grade: str | None, estimated: Any = False, noisy: Any = False, borderline: Any = False
+        grade: str | None,
+        estimated: Any = False,
+        noisy: Any = False,
+        borderline: Any = False,
+        contended: Any = False,
     ) -> Markup:
-        return chip(grade, bool(estimated), bool(noisy), bool(borderline))
+        return chip(grade, bool(estimated), bool(noisy), bool(borderline), bool(contended))
 
     return grade_chip
 

@@ -38,6 +38,7 @@ from labeler.site.inputs import ModelDetails
 from labeler.site.provenance import Provenance, build_provenance
 from labeler.slugs import badge_stem, model_slug, safe_segment
 from labels import HardwareRecord, ModelRecord, RunRecord
+from labels.busy_host import busy_reason
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation
 from labels.tactic_kinds import TacticKind, tactic_kind
@@ -77,6 +78,7 @@ class LabelSection:
     compare_href: str
     money: LabelMoney | None
     carbon: Carbon | None  # CO2e per 1,000 inferences on the build's grid intensity
+    busy_host: str  # "the host was busy: 47 % of a core went to other processes", or ""
     batching: BatchingSummary | None
     cheaper: ModelAlternatives | None
     cheaper_links: tuple[CheaperLink, ...]
@@ -163,6 +165,7 @@ def label_section(state: RenderState, model_id: str, label: LatestLabel) -> Labe
         f"&task={quote_plus(label.task)}&hw={quote_plus(label.hardware)}",
         money=label_money(recs, list(runs), state.common["prices"]),
         carbon=carbon_for(label.energy_wh_per_1k, state.common["grid"]),
+        busy_host=busy_reason(label.foreign_cpu_cores) if label.contended else "",
         batching=batching_summary(list(runs)),
         cheaper=cheaper,
         cheaper_links=tuple(

@@ -78,7 +78,10 @@ def build_provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> 
     meter: list[tuple[str, Any]] = []
     protocol: list[tuple[str, Any]] = []
     software: list[tuple[str, Any]] = []
+    host: list[tuple[str, Any]] = []
     if baseline is not None:
+        host = _host_load(baseline, _as_dict(extra.get("foreign_load")))
+        host += [(_label(k), v) for k, v in _as_dict(extra.get("cpu_threads")).items()]
         device.append(("Hardware fingerprint", baseline.hardware_fingerprint))
         meter.append(("Energy method", baseline.energy_method))
         meter += [(_label(k), v) for k, v in _as_dict(extra.get("meter")).items()]
@@ -111,6 +114,8 @@ def build_provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> 
             "software",
             "hardware",
             "not_applicable",
+            "foreign_load",
+            "cpu_threads",
         }
         # Anything else the harness recorded (python, os, eval data, ...) still gets shown.
         software += [(str(k), v) for k, v in sorted(extra.items()) if k not in known]
@@ -120,10 +125,42 @@ def build_provenance(runs: list[RunRecord], hardware: HardwareRecord | None) -> 
             ("Device", device),
             ("Meter", meter),
             ("Protocol", protocol),
+            ("Host load", host),
             ("Software", software),
         ]
     ]
     return Provenance([g for g in groups if g.items], raw)
+
+
+def _host_load(run: RunRecord, foreign: dict[str, Any]) -> list[tuple[str, Any]]:
+    """What else the host was doing while the baseline was measured (issue 23)."""
+    cores, share = run.foreign_cpu_cores, run.foreign_cpu_share
+    load = None
+    if cores is not None:
+        load = f"{cores:.2f} cores" + (
+            f" ({share * 100:.0f} % of our CPUs)" if share is not None else ""
+        )
+    return [
+        ("Foreign CPU load (median window)", load),
+        (
+            "Busiest kept window",
+            f"{run.foreign_cpu_share_max * 100:.0f} %"
+            if run.foreign_cpu_share_max is not None
+            else None,
+        ),
+        ("Other GPU processes", run.foreign_gpu_processes),
+        (
+            "Their GPU utilisation",
+            f"{run.foreign_gpu_util_pct:g} %" if run.foreign_gpu_util_pct is not None else None,
+        ),
+        (
+            "Foreign load method",
+            run.foreign_load_method or ("not measured" if foreign.get("not_measured") else None),
+        ),
+        ("Busy windows measured again", run.busy_remeasured or None),
+        ("Contended", "yes: clean windows could not be had" if run.contended else None),
+        ("CPU threads", run.cpu_threads),
+    ]
 
 
 _ROW = Markup("<div><dt>%s</dt><dd>%s</dd></div>")

@@ -11,7 +11,8 @@ rewrites one chunk, not all of them.
 A row is an array, not an object, to keep the bytes per model down:
 `[id, slug, task, hardware, grade, best grade, Wh/1k, quality retained, flags,
 latency p50 ms, size MB]`; `slug` is "" when it is the id with `/` as `--`, `task` and
-`hardware` index the lists in the page's config, flags are 1 estimated + 2 noisy.
+`hardware` index the lists in the page's config, flags are 1 estimated + 2 noisy + 4
+contended.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def encode_row(
     """One label as a compact array; `baseline` is its baseline RunRecord, if any."""
     model_id = label.model_id
     slug = model_slug(model_id)
-    flags = (1 if label.estimated else 0) | (2 if label.noisy else 0)
+    flags = (
+        (1 if label.estimated else 0) | (2 if label.noisy else 0) | (4 if label.contended else 0)
+    )
     return [
         model_id,
         "" if slug == model_id.replace("/", "--") else slug,

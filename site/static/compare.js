@@ -136,7 +136,7 @@
     });
     var chip = window.labelFormat.chip;  // static/format.js
     var lines = [
-      ["Grade", function (r) { return chip(r.g, r.est, r.n); }],
+      ["Grade", function (r) { return chip(r.g, r.est, r.n, false, r.c); }],
       ["Achievable", function (r) { return r.b ? chip(r.b) : el("span", "\u2013", "muted"); }],
       ["Energy (Wh / 1k inferences)", function (r) { return formatEnergy(r.e); }, "num"],
       ["Latency p50 (ms per batch)", function (r) { return formatNumber(r.l, 1, ""); }, "num"],

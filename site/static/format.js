@@ -13,7 +13,7 @@
     },
     // The grade chip and its flags, as the grade_chip macro of templates/_macros.html.j2
     // writes them on the server-rendered pages: keep the two the same.
-    chip: function (grade, estimated, noisy, borderline) {
+    chip: function (grade, estimated, noisy, borderline, contended) {
       var frag = document.createDocumentFragment();
       var span = document.createElement("span");
       span.className = "grade grade-" + (grade || "na");
@@ -23,6 +23,7 @@
       if (estimated) { frag.appendChild(flag("est.", "flag-est", "estimated energy, not measured by a counter")); }
       if (noisy) { frag.appendChild(flag("noisy", "flag-noisy", "noisy: the windows vary more than the scheme allows")); }
       if (borderline) { frag.appendChild(flag("borderline", "flag-borderline", "borderline: the EEI interval crosses a class boundary")); }
+      if (contended) { frag.appendChild(flag("contended", "flag-contended", "contended: measured while other processes kept the host busy, graded anyway (--allow-busy-host)")); }
       return frag;
     }
   };

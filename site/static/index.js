@@ -71,7 +71,7 @@
       link.href = r.u;
       link.textContent = r.id;
       cell(tr, link, "model");
-      cell(tr, chip(r.g, r.est, r.n));
+      cell(tr, chip(r.g, r.est, r.n, false, r.c));
       if (r.b) { cell(tr, chip(r.b, false, false)); }
       else { var dash = document.createElement("span"); dash.className = "muted"; dash.textContent = "\u2013"; cell(tr, dash); }
       cell(tr, formatEnergy(r.e), "num");

@@ -25,7 +25,7 @@
     var slug = r[1] || r[0].split("/").join("--");
     return {
       id: r[0], u: "models/" + slug + ".html", t: config.tasks[r[2]], h: config.hardware[r[3]],
-      g: r[4], b: r[5], e: r[6], q: r[7], est: (r[8] & 1) === 1, n: (r[8] & 2) === 2,
+      g: r[4], b: r[5], e: r[6], q: r[7], est: (r[8] & 1) === 1, n: (r[8] & 2) === 2, c: (r[8] & 4) === 4,
       l: r[9], s: r[10]
     };
   }
