@@ -144,6 +144,9 @@ def test_the_interval_uses_the_order_statistics_of_the_sorted_ratios() -> None:
     assert interval.eei_high == pytest.approx(0.4)  # 0.8 / 2, the second largest
     assert interval.coverage == pytest.approx(1 - 2 * 10 / 512)
     assert interval.pairs == 9
+    # the confidence asked for, not the default 90 %: at 80 %, k = 3
+    narrower = eei_interval(ratios, energy_multiple=2.0, confidence=0.8)
+    assert (narrower.eei_low, narrower.eei_high) == (pytest.approx(0.15), pytest.approx(0.35))
 
 
 def test_an_even_number_of_pairs_has_the_mean_of_the_middle_two_as_its_median() -> None:
