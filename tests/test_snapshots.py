@@ -130,7 +130,14 @@ def test_the_temporary_name_carries_the_publishers_pid(tmp_path: Path) -> None:
 
 def test_a_process_is_alive_until_it_has_exited() -> None:
     assert _process_alive(os.getpid())
-    assert _process_alive(os.getppid())
+    # a child of this test, never the test's parent: a mutant that sends a real signal in
+    # place of signal 0 must hit nothing but this child
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        assert _process_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
     assert not _process_alive(_a_dead_pid())
 
 
@@ -140,9 +147,8 @@ def test_fsyncing_a_folder_that_cannot_be_opened_is_no_error(tmp_path: Path) -> 
 
 
 def _a_dead_pid() -> int:
-    child = subprocess.Popen(["true"])
-    child.wait()
-    return child.pid
+    """A pid no process can have (above the kernel's largest): signalling it reaches none."""
+    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
 
 
 # -- good files and snapshots ------------------------------------------------------------------
