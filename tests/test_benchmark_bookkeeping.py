@@ -235,6 +235,8 @@ def test_a_tensor_stores_its_elements_times_their_size() -> None:
     assert _tensor_bytes(torch.zeros(10, 3, dtype=torch.float32)) == 120
     assert _tensor_bytes(torch.zeros(7, dtype=torch.int8)) == 7
     assert _tensor_bytes(torch.zeros(0)) == 0
+    # a Parameter is a subclass that stores its own data: counted as it is
+    assert _tensor_bytes(torch.nn.Parameter(torch.zeros(4))) == 16
 
 
 class _Packed(torch.Tensor):
@@ -334,6 +336,18 @@ def test_every_record_of_a_model_carries_its_job_hardware_and_versions() -> None
     assert first.torch_version == torch.__version__ and first.transformers_version
     assert first.cuda_version is None  # on the CPU, whatever torch was built with
     assert first.harness_version
+
+
+def test_a_cuda_run_records_the_cuda_build_and_its_protocol(monkeypatch) -> None:
+    monkeypatch.setattr(torch.version, "cuda", "12.8")  # as a CUDA build of torch says
+    on_gpu = _record_factory(job(device="cuda:0", protocol_name="energy-score"), HARDWARE, STARTED)
+    record = on_gpu("baseline", RunStatus.OK)
+    assert (record.cuda_version, record.device, record.protocol) == (
+        "12.8",
+        "cuda:0",
+        "energy-score",
+    )
+    assert _record_factory(job(), HARDWARE, STARTED)("b", RunStatus.OK).cuda_version is None
 
 
 def test_a_failed_variant_is_one_record_with_its_reason(capsys) -> None:
