@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,15 +132,37 @@ def test_the_temporary_name_carries_the_publishers_pid(tmp_path: Path) -> None:
 
 def test_a_process_is_alive_until_it_has_exited() -> None:
     assert _process_alive(os.getpid())
-    # a child of this test, never the test's parent: a mutant that sends a real signal in
-    # place of signal 0 must hit nothing but this child
-    child = subprocess.Popen(["sleep", "60"])
+    # a child of this test (never the test's parent, mutmut's fork server) that reports
+    # every signal it gets: asking whether it is alive must send none
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SIGNAL_REPORTER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert child.stdout.readline() == "ready\n"
         assert _process_alive(child.pid)
+        out, _ = child.communicate("")  # its stdin closes: it exits, after any handler ran
     finally:
-        child.kill()
-        child.wait()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert out == "" and child.returncode == 0
     assert not _process_alive(_a_dead_pid())
+
+
+_SIGNAL_REPORTER = """
+import signal, sys
+for number in range(1, signal.NSIG):
+    if number not in (signal.SIGKILL, signal.SIGSTOP):
+        try:
+            signal.signal(number, lambda n, _f: print(f"signal {n}", flush=True))
+        except (OSError, ValueError):
+            pass
+print("ready", flush=True)
+sys.stdin.read()
+"""
 
 
 def test_fsyncing_a_folder_that_cannot_be_opened_is_no_error(tmp_path: Path) -> None:
@@ -228,11 +252,19 @@ def test_snapshots_are_taken_dated_and_rotated(tmp_path: Path, good_bytes) -> No
         "catalog-20261202T"
     )
     assert len(list_snapshots(published)) == 1
+    # an old "snapshot" that cannot be removed (a folder) is left, and the new one is taken
+    stuck = snapshot_dir_for(published) / "catalog-20200101T000000000000Z.duckdb"
+    stuck.mkdir()
+    (stuck / "inside").write_bytes(b"x")
+    newest = take_snapshot(published, 1, now=T0 + timedelta(days=10))
+    assert list_snapshots(published) == [newest, stuck]
 
 
-def test_a_snapshot_is_named_for_the_time_it_was_taken(tmp_path: Path) -> None:
+def test_a_snapshot_is_named_for_the_time_it_was_taken(tmp_path: Path, monkeypatch) -> None:
     published = tmp_path / "catalog.duckdb"
     published.write_bytes(b"x")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # 9 h off UTC: a local time would show
+    time.tzset()
     before = datetime.now(UTC).replace(microsecond=0)
     path = take_snapshot(published, 2)
     after = datetime.now(UTC)
@@ -240,6 +272,12 @@ def test_a_snapshot_is_named_for_the_time_it_was_taken(tmp_path: Path) -> None:
     assert stamp is not None
     moment = datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
     assert before <= moment <= after
+
+
+@pytest.fixture(autouse=True)
+def _restore_the_time_zone():
+    yield
+    time.tzset()  # after monkeypatch has put TZ back
 
 
 @pytest.mark.parametrize("keep", [0, -1])
