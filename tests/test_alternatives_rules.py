@@ -7,7 +7,10 @@ the site; the two catalog tests here read a real DuckDB file.
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from labeler.alternatives import (
@@ -207,6 +210,15 @@ def test_a_model_of_zero_energy_has_no_relative_change() -> None:
     assert alternative.energy_change is None
 
 
+def test_zero_energy_is_the_cheapest_of_all() -> None:
+    model = labelled("org/m", "D", 4.0, results=accuracy(0.9))
+    cheap = labelled("org/b-cheap", "C", 0.5, results=accuracy(0.9))
+    free = labelled("org/z-free", "C", 0.0, results=accuracy(0.9))  # sorts last by name
+    entry = find_alternatives([model, cheap, free])[model.key]
+    assert [a.model_id for a in entry.alternatives] == ["org/z-free", "org/b-cheap"]
+    assert entry.cheapest_comparable.model_id == "org/z-free"
+
+
 # -- which models count as better ---------------------------------------------------------------
 
 
@@ -246,6 +258,9 @@ def test_better_graded_models_of_the_same_task_and_hardware_cheapest_first() -> 
         "org/small-a",
         "org/small-b",
     ]
+    # class A is better than B: a B model lists the A models
+    b_class = found[("org/small-a", TASK, CPU_PROFILE)]
+    assert [a.model_id for a in b_class.alternatives] == ["org/unrelated"]
     a_class = found[("org/unrelated", TASK, CPU_PROFILE)]
     assert a_class.alternatives == () and a_class.total == 0 and a_class.cheapest_comparable is None
     assert a_class.notes == ()
@@ -268,8 +283,18 @@ def test_the_cheapest_comparable_is_the_cheapest_of_every_comparison_bucket() ->
     cheapest = found[models[0].key].cheapest_comparable
     assert cheapest is not None and cheapest.model_id == "org/by-top1"
     assert cheapest.quality.method == "top1-agreement" and cheapest.quality.top1_agreement == 0.5
-    # a model of class C: only B is better, and it shares C's top-1 bucket? no: C has none
+    # a model of class C with no top-1 classes: B's top-1 bucket is not its
     assert found[models[1].key].cheapest_comparable is None
+
+
+def test_top1_classes_of_another_label_set_are_never_comparable() -> None:
+    models = [
+        labelled("org/big", "D", 4.0, top1=top1("a", "b")),
+        labelled("org/cats", "A", 0.1, top1=top1("cat", "dog", labels=frozenset({"cat", "dog"}))),
+    ]
+    entry = find_alternatives(models)[models[0].key]
+    assert [a.model_id for a in entry.alternatives] == ["org/cats"]
+    assert entry.cheapest_comparable is None
 
 
 def test_the_cheapest_comparable_is_found_beyond_the_listed_few() -> None:
@@ -382,6 +407,27 @@ def test_labelled_models_are_read_with_their_results_and_top1_classes(catalog: C
     # the fingerprint is stable: the same rows read again give the same digests
     again = {(m.model_id, m.hardware): m.fingerprint for m in read_labelled_models(catalog)}
     assert again == {key: m.fingerprint for key, m in models.items()}
+
+
+def test_a_catalog_from_before_m006_is_read_with_no_quality_to_compare(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    # read-only opens never migrate: an old catalog has neither the cards' results nor the
+    # baselines' top-1 classes, and its models are listed rather than refused
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(catalog.path, old)
+    con = duckdb.connect(str(old))
+    con.execute("ALTER TABLE models DROP COLUMN model_index_json")
+    con.execute("ALTER TABLE runs DROP COLUMN top1_labels_json")
+    con.close()
+    models = read_labelled_models(Catalog(old, read_only=True))
+    assert sorted((m.model_id, m.hardware, m.grade) for m in models) == [
+        ("org/big", CPU_PROFILE, "D"),
+        ("org/big", GPU.profile, "C"),
+        ("org/small", CPU_PROFILE, None),
+        ("org/small-gpu", GPU.profile, "A"),
+    ]
+    assert all(m.results == () and m.top1 is None for m in models)
 
 
 def test_alternatives_for_a_model_narrowed_to_a_task_and_hardware(catalog: Catalog) -> None:
