@@ -29,9 +29,9 @@ from labeler.alternatives import (
     read_labelled_models,
     select_alternatives,
 )
-from labels import Catalog
+from labels import Catalog, ModelRecord, RunResult
 from labels.model_index import ReportedResult
-from tests.site_catalog import GPU
+from tests.site_catalog import CPU, GPU, _label, _run
 from tests.test_alternatives import _sst2, _top1, add_model
 
 TASK, CPU_PROFILE = "text-classification", "cpu-x86-64"
@@ -378,6 +378,14 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     add_model(catalog, "org/big", "C", 2.0, hw=GPU, model_index=_sst2(0.93))  # one model row
     add_model(catalog, "org/small", None, None)
     add_model(catalog, "org/small-gpu", "A", 0.1, hw=GPU)
+    # a label whose energy is an estimate, not a meter's reading
+    estimated = ModelRecord(model_id="org/estimated", revision="r1", task=TASK, source="hub")
+    catalog.record_model_results(
+        estimated, CPU, [RunResult(_run(estimated, CPU, "baseline", "baseline"))]
+    )
+    catalog.write_labels(
+        [_label(estimated, CPU, grade="E", energy_wh_per_1k=8.0, energy_method="estimate")]
+    )
     return catalog
 
 
@@ -403,6 +411,7 @@ def test_labelled_models_are_read_with_their_results_and_top1_classes(catalog: C
         None,
     )
     assert plain.estimated is False
+    assert models[("org/estimated", CPU_PROFILE)].estimated is True
     assert models[("org/big", GPU.profile)].top1 is None
     # the fingerprint is stable: the same rows read again give the same digests
     again = {(m.model_id, m.hardware): m.fingerprint for m in read_labelled_models(catalog)}
@@ -424,6 +433,7 @@ def test_a_catalog_from_before_m006_is_read_with_no_quality_to_compare(
     assert sorted((m.model_id, m.hardware, m.grade) for m in models) == [
         ("org/big", CPU_PROFILE, "D"),
         ("org/big", GPU.profile, "C"),
+        ("org/estimated", CPU_PROFILE, "E"),
         ("org/small", CPU_PROFILE, None),
         ("org/small-gpu", GPU.profile, "A"),
     ]

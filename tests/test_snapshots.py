@@ -117,17 +117,25 @@ def test_a_failed_copy_removes_its_temporary_file_and_keeps_the_target(tmp_path:
 def test_the_temporary_name_carries_the_publishers_pid(tmp_path: Path) -> None:
     # a publisher killed mid-copy leaves `.<name>.publish-<pid>.tmp`: the next one removes it
     # only when that process is gone (a live publisher's copy is left alone)
+    folder = tmp_path / "folder"
+    folder.mkdir()
     dead = _a_dead_pid()
-    folder = tmp_path
-    stale = folder / f".catalog.duckdb.publish-{dead}.tmp"
-    live = folder / f".catalog.duckdb.publish-{os.getpid()}.tmp"
-    odd = folder / ".catalog.duckdb.publish-notapid.tmp"
+    # many stale copies, so that some are listed after the live ones whatever the order
+    stale = [folder / f".catalog.duckdb.publish-{dead + i}.tmp" for i in range(12)]
+    stale.append(folder / ".catalog.duckdb.publish-notapid.tmp")
+    live = [
+        folder / f".catalog.duckdb.publish-{os.getpid()}.tmp",
+        # the infix twice: the pid is what follows the last one
+        folder / f".notes.publish-1.duckdb.publish-{os.getpid()}.tmp",
+    ]
     unrelated = [folder / "catalog.duckdb", folder / f"catalog.duckdb.publish-{dead}.tmp"]
-    for path in [stale, live, odd, *unrelated]:
+    for path in [*stale, *live, *unrelated]:
         path.write_bytes(b"x")
+    stuck = folder / f".stuck.duckdb.publish-{dead}.tmp"
+    stuck.mkdir()  # cannot be unlinked: left, and no error
     remove_stale_temp_files(folder)
-    assert not stale.exists() and not odd.exists()
-    assert live.exists() and all(path.exists() for path in unrelated)
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in [*live, *unrelated, stuck])
 
 
 def test_a_process_is_alive_until_it_has_exited() -> None:
