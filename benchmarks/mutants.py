@@ -32,9 +32,27 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "bench" / "mutants.json"
 EXPLANATIONS = Path(__file__).resolve().parent / "mutants_equivalent.json"
 
-# What a label rests on. Whole modules, except tasks/base.py, where only the safety checks
-# (what may be loaded, and how) are in scope: the rest of it builds inputs, which the
-# quality and benchmark tests cover end to end.
+# scanner/benchmark.py: the quality gate's verdict and the bookkeeping of each variant's run
+# (its windows, size, failure reason, record); the rest of it loads and measures a model,
+# which the end-to-end benchmark tests cover.
+BENCHMARK_FUNCTIONS = (
+    "x_judge_quality",
+    "xǁQualityVerdictǁ*",
+    "x__window_record",
+    "x__window_records",
+    "x__paired_window_records",
+    "x__variant_size_mb",
+    "x__state_dict_mb",
+    "x__tensor_bytes",
+    "x__record_factory",
+    "x__failure",
+    "x__reason",
+)
+
+# What a label rests on (docs/mutants.md says why each is here). Whole modules, except
+# tasks/base.py, where only the safety checks (what may be loaded, and how) are in scope: the
+# rest of it builds inputs, which the quality and benchmark tests cover end to end; and
+# benchmark.py (above).
 MUTANT_PATTERNS = (
     "labels.scheme.*",
     "labeler.grading.*",
@@ -45,6 +63,12 @@ MUTANT_PATTERNS = (
     "scanner.tasks.base.x_read_config__mutmut_*",
     "scanner.tasks.base.x_check_loadable__mutmut_*",
     "scanner.tasks.base.x_load_pretrained__mutmut_*",
+    "labels.eei.*",
+    "labels.stopping.*",
+    "labels.snapshots.*",
+    "labeler.alternatives.*",
+    "labeler.costs.*",
+    *(f"scanner.benchmark.{name}__mutmut_*" for name in BENCHMARK_FUNCTIONS),
 )
 
 # mutmut's exit codes per mutant (mutmut/stats.py), folded into the figures we report.

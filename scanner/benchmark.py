@@ -61,7 +61,14 @@ from scanner.reference import (
 )
 from scanner.tactics.base import BuiltVariant, Tactic, TacticContext
 from scanner.tactics.registry import get_tactic
-from scanner.tasks.base import Batch, LoadRefused, ModelLoadError, TaskAdapter, UnsupportedTask
+from scanner.tasks.base import (
+    Batch,
+    LoadRefused,
+    ModelLoadError,
+    QualityResult,
+    TaskAdapter,
+    UnsupportedTask,
+)
 from scanner.tasks.eval_data import (
     EvalDataError,
     label_indices,
@@ -353,6 +360,46 @@ class VariantBench:
     probe: ForeignLoadProbe | None = None  # foreign load per window (None: not measured)
 
 
+@dataclass(frozen=True)
+class QualityVerdict:
+    """A variant's outputs judged by the scheme's quality gate: what the run records."""
+
+    values: dict[str, float]  # every figure the adapter computed, by metric name
+    metric: str  # the gated metric, or the adapter's own where it lacks the scheme's
+    value: float
+    shortfalls: tuple[str, ...]  # one line per metric under its minimum (or missing)
+
+    @property
+    def qualifies(self) -> bool:
+        return not self.shortfalls
+
+    @property
+    def note(self) -> str:
+        """The run's note when the gate is not met, else ''."""
+        return f"quality gate not met: {', '.join(self.shortfalls)}" if self.shortfalls else ""
+
+    def stored_values(
+        self, build_quality: dict[str, float], accuracy: float | None
+    ) -> dict[str, float]:
+        """The run's `quality_json`: the gate's figures, then what the build judged itself
+        (a healed variant's quality before healing, say), then labelled accuracy."""
+        values = {**self.values, **build_quality}
+        if accuracy is not None:
+            values["labelled_accuracy"] = accuracy
+        return values
+
+
+def judge_quality(gate: QualityGate, quality: QualityResult) -> QualityVerdict:
+    """The gate's verdict on an adapter's quality figures (labels/scheme.py's QualityGate)."""
+    values = {quality.metric: quality.value, **quality.extra}
+    return QualityVerdict(
+        values=values,
+        metric=gate.metric if gate.metric in values else quality.metric,
+        value=gate.value_of(values, quality.value),
+        shortfalls=tuple(gate.shortfalls(values, quality.value)),
+    )
+
+
 def _reference_for(
     scheme: Scheme,
     job: BenchmarkJob,
@@ -410,12 +457,8 @@ def _measure_variant(
         quality = adapter.quality(
             outputs if baseline_outputs is None else baseline_outputs, outputs
         )
-        quality_values = {quality.metric: quality.value, **quality.extra}
-        gate = bench.quality_gate
-        gated_metric = gate.metric if gate.metric in quality_values else quality.metric
-        gated_value = gate.value_of(quality_values, quality.value)
-        shortfalls = gate.shortfalls(quality_values, quality.value)
-        qualifies = not shortfalls
+        verdict = judge_quality(bench.quality_gate, quality)
+        qualifies = verdict.qualifies
         variant_call = functools.partial(adapter.run, built.model, variant_batch)
         paired: PairedMeasurement | None = None
         beside_reference: PairedMeasurement | None = None
@@ -457,12 +500,8 @@ def _measure_variant(
             )
             measurement = paired.variant
     peak_mem_mb = _peak_memory_mb(bench.device)
-    # what the build itself judged (a healed variant's quality before healing, say)
-    quality_values.update(built.build_quality)
-    if accuracy is not None:
-        quality_values["labelled_accuracy"] = accuracy
-    gate_note = f"quality gate not met: {', '.join(shortfalls)}" if shortfalls else ""
-    notes = "; ".join(n for n in (built.notes, extra_note, gate_note) if n)
+    quality_values = verdict.stored_values(built.build_quality, accuracy)
+    notes = "; ".join(n for n in (built.notes, extra_note, verdict.note) if n)
     # a classifier's baseline keeps its top-1 classes: other models compare with them
     top1 = (
         adapter.top1_labels(built.model, outputs, bench.quality_batch)
@@ -494,8 +533,8 @@ def _measure_variant(
         latency_ms_p95=measurement.latency_ms_p95,
         peak_mem_mb=peak_mem_mb,
         idle_power_w=idle_power_w,
-        quality_metric=gated_metric,
-        quality_value=gated_value,
+        quality_metric=verdict.metric,
+        quality_value=verdict.value,
         quality_json=json.dumps(quality_values),
         qualifies=qualifies,
         build_s=0.0 if tactic.is_baseline else build_s,

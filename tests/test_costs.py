@@ -12,6 +12,7 @@ from labeler.cli import app
 from labeler.costs import (
     CURRENCY_ENV,
     DEFAULT_CPU_PRICE_PER_HOUR,
+    DEFAULT_CURRENCY,
     DEFAULT_ELECTRICITY_PRICE_PER_KWH,
     DEFAULT_GPU_PRICE_PER_HOUR,
     ELECTRICITY_ENV,
@@ -19,6 +20,7 @@ from labeler.costs import (
     Payback,
     PriceError,
     Prices,
+    baseline_cost_per_million,
     build_cost,
     cost_per_million,
     format_money,
@@ -150,6 +152,102 @@ def test_bad_prices_are_price_errors_naming_their_source(bad):
     if bad:  # an empty environment variable means unset
         with pytest.raises(PriceError, match=HARDWARE_ENV):
             resolve_prices(environ={HARDWARE_ENV: bad})
+
+
+@pytest.mark.parametrize(
+    ("options", "environ", "message"),
+    [
+        (
+            {"electricity_price_per_kwh": "x"},
+            {},
+            "--electricity-price-per-kwh must be a number, got 'x'",
+        ),
+        ({}, {ELECTRICITY_ENV: "x"}, f"{ELECTRICITY_ENV} must be a number, got 'x'"),
+        (
+            {"hardware_price_per_hour": "-2"},
+            {},
+            "--hardware-price-per-hour must be a finite number of zero or more, got '-2'",
+        ),
+        (
+            {},
+            {HARDWARE_ENV: "-2"},
+            f"{HARDWARE_ENV} must be a finite number of zero or more, got '-2'",
+        ),
+    ],
+)
+def test_a_bad_price_names_the_option_or_variable_it_came_from(options, environ, message):
+    with pytest.raises(PriceError) as refused:
+        resolve_prices(**options, environ=environ)
+    assert str(refused.value) == message
+
+
+def test_prices_come_from_the_process_environment_unless_given_one(monkeypatch):
+    monkeypatch.setenv(ELECTRICITY_ENV, "0.3")
+    monkeypatch.setenv(HARDWARE_ENV, "1.5")
+    monkeypatch.setenv(CURRENCY_ENV, " EUR ")
+    assert resolve_prices() == Prices(0.3, 1.5, "EUR")
+    assert resolve_prices(environ={}) == Prices()
+    monkeypatch.setenv(CURRENCY_ENV, "  ")
+    assert resolve_prices().currency == DEFAULT_CURRENCY  # blank: the default
+
+
+def test_one_inference_a_batch_and_the_hardware_profile_of_every_figure():
+    assert hours_per_million(36.0, 1) == pytest.approx(10.0)  # 36 ms x 1M = 10 h
+    assert hours_per_million(36.0, -1) is None
+    # a GPU baseline, default prices: its time costs the GPU's price everywhere
+    prices = Prices()
+    baseline = run(
+        energy_wh_per_1k=1.0, latency_ms_p50=36.0, batch_size=10, hardware_profile="gpu-h100-80gb"
+    )
+    assert baseline_cost_per_million(baseline, prices) == pytest.approx(0.13 + 3.0)
+    assert build_cost(0.0, 3600.0, prices, "gpu-h100-80gb") == pytest.approx(3.0)
+    assert build_cost(0.0, 3600.0, prices) == pytest.approx(0.09)
+    rec = Recommendation(
+        tactic="t", variant="t", energy_wh_per_1k=1.0, latency_change=-0.5, build_s=3600.0
+    )
+    money = variant_money(rec, baseline, prices)
+    assert money.cost_per_million == pytest.approx(0.13 + 1.5)
+    assert money.payback == Payback(pytest.approx(3.0), pytest.approx(1.5), 2_000_000)
+    label = label_money([rec], [baseline], prices)
+    assert label.prices is prices
+    assert label.hardware_price_per_hour == 3.0
+    assert label.baseline_cost_per_million == pytest.approx(3.13)
+    assert label.by_variant == {"t": money}
+
+
+def test_without_a_latency_change_a_variant_has_no_running_cost():
+    baseline = run(energy_wh_per_1k=2.0, latency_ms_p50=36.0, batch_size=10)
+    rec = Recommendation(tactic="t", variant="t", energy_wh_per_1k=1.0, latency_change=None)
+    money = variant_money(rec, baseline, PRICES)
+    assert money.cost_per_million is None and money.payback is None
+    assert money.cost_change is None
+    no_latency = run(energy_wh_per_1k=2.0, latency_ms_p50=None, batch_size=10)
+    rec = Recommendation(tactic="t", variant="t", energy_wh_per_1k=1.0, latency_change=-0.5)
+    assert variant_money(rec, no_latency, PRICES).cost_per_million is None
+
+
+def test_a_saving_of_nothing_never_pays_back_and_a_free_build_at_once():
+    assert payback(3.0, 3.0, 5.0) == Payback(5.0, 0.0, None)
+    assert payback(3.0, 2.0, 0.0) == Payback(0.0, 1.0, 0)
+    assert payback(3.0, 2.0, -1.0) == Payback(-1.0, 1.0, 0)
+    assert payback(3.0, None, 1.0) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0 USD"),
+        (0.0, "0 USD"),
+        (1, "1.00 USD"),
+        (-2.5, "-2.50 USD"),
+        (0.999, "0.9990 USD"),
+        (-0.05, "-0.05000 USD"),
+        (1.234e-8, "0.00000001 USD"),  # at most 8 decimals
+        (1.234e-7, "0.00000012 USD"),
+    ],
+)
+def test_money_at_the_edges_of_its_formats(value, text):
+    assert format_money(value, "USD") == text
 
 
 @pytest.mark.parametrize(

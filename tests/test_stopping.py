@@ -74,6 +74,30 @@ def test_a_saving_is_decided_only_once_it_can_no_longer_count() -> None:
     assert saving_decided([0.8, 1.02], qualifies=True)  # one pair not cheaper: cannot count
     assert saving_decided([0.5, 0.5], qualifies=False)  # outside the quality gate
     assert not saving_decided([0.8, 0.7, 0.75], qualifies=True)  # still possible: go on
+    assert saving_decided([0.8, 1.0], qualifies=True)  # as much energy is not a saving
+    assert not saving_decided([], qualifies=True)
+
+
+def test_the_grade_is_decided_on_the_eei_the_energy_multiple_gives() -> None:
+    # ratios 0.7 and 0.8 beside a reference at half the D/E boundary: EEI 0.35-0.4, with
+    # the margin 0.29-0.48, all class C (multiplied instead, one end would reach E)
+    assert grade_decided(V2, [0.7, 0.8], energy_multiple=2.0)
+    assert not grade_decided(V2, [0.7, 0.8], energy_multiple=1.5)  # 0.39-0.64: C and D
+    assert not grade_decided(V2, [0.7, 0.8], energy_multiple=0.0)  # no reference: never
+    assert not grade_decided(V2, [0.7, 0.8], energy_multiple=-1.0)
+
+
+def test_the_replay_takes_the_first_count_that_decides_and_never_more_than_the_most() -> None:
+    ratios = [0.5] * 5
+    assert pairs_taken(ratios, lambda taken: len(taken) == 4, 1, 3) == 3  # never past most
+    assert pairs_taken(ratios, lambda taken: len(taken) == 4, 1, 9) == 4
+    assert pairs_taken(ratios, lambda taken: False, 1, 9) == 5  # all there are
+    assert pairs_taken(ratios, lambda taken: False, 1, 1) == 1
+    assert pairs_taken(ratios, lambda taken: True, 7, 9) == 5  # fewest past the recorded
+    for fewest, most in ((0, 5), (1, 0), (0, 0)):
+        with pytest.raises(ValueError) as refused:
+            pairs_taken(ratios, lambda taken: True, fewest, most)
+        assert str(refused.value) == "fewest and most must be at least 1"
 
 
 def _pair_loop(variant_j_per_call: float, decided, protocol: Protocol) -> int:
