@@ -69,6 +69,8 @@ MUTANT_PATTERNS = (
     "labeler.alternatives.*",
     "labeler.costs.*",
     *(f"scanner.benchmark.{name}__mutmut_*" for name in BENCHMARK_FUNCTIONS),
+    "labeler.site.environment.*",
+    "labeler.site.provenance.*",
 )
 
 # mutmut's exit codes per mutant (mutmut/stats.py), folded into the figures we report.

@@ -16,6 +16,12 @@ import pytest
 
 from labels import Catalog
 
+# The test machine is shared, so a real scan here would be contended at random: foreign load
+# is tested on recorded counters (tests/test_foreign_load.py) and switched on where a test
+# asks. Set for the whole session, not only per test, because processes that outlive one
+# test (the module's Ray cluster and its workers) are started before function fixtures run.
+os.environ["LABELER_FOREIGN_LOAD"] = "off"
+
 
 def _version(package: str) -> str:
     try:
