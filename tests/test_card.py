@@ -614,3 +614,42 @@ def test_alternative_line_names_the_model_its_class_energy_and_escaped_quality()
     block = card_block(_label(recommendations_json=_ranked(INT8)), "https://l.example/", measured)
     assert block.splitlines()[-2:] == [alternative_line(measured, "https://l.example/"), LINK]
     assert "Cheaper model" not in card_block(_label(), "https://l.example/")
+
+
+def test_card_block_of_a_contended_label_says_so_with_the_hosts_load_escaped() -> None:
+    label = _label(contended=True, reason="the host was busy: 47 % <of> a core & more")
+    lines = card_block(label, None).splitlines()
+    assert lines[3] == (
+        "Contended: measured while other processes kept the host busy (the host was busy: "
+        "47 % &lt;of&gt; a core &amp; more); graded anyway on request (--allow-busy-host)."
+    )
+    # without a stored reason it still says the host was busy
+    assert "(the host was busy); graded anyway" in card_block(_label(contended=True), None)
+    # a label that is not contended, or not graded, says nothing of it
+    assert "Contended" not in card_block(_label(), None)
+    assert "Contended" not in card_block(_label(grade=None, contended=True, reason="x"), None)
+
+
+def test_card_block_gives_co2e_only_for_a_graded_label() -> None:
+    from labeler.carbon import GridIntensity, carbon_for
+
+    carbon = carbon_for(0.01234, GridIntensity(400.0, "given", False))
+    block = card_block(_label(), None, carbon=carbon)
+    assert "Carbon: 0.00494 g CO2e per 1,000 inferences (grid 400 g/kWh, given)." in block
+    lines = block.splitlines()
+    assert lines.index(next(x for x in lines if x.startswith("Carbon:"))) == lines.index(
+        next(x for x in lines if x.startswith("Achievable:"))
+    ) + 1
+    assert "Carbon" not in card_block(_label(grade=None, reason="x"), None, carbon=carbon)
+    assert "Carbon" not in card_block(_label(), None)
+
+
+def test_card_block_keeps_quotes_in_what_it_escapes() -> None:
+    """Markdown shows quotes as they are: the block escapes <, > and & only."""
+    from labeler.carbon import GridIntensity, carbon_for
+
+    busy = card_block(_label(contended=True, reason="the host was 'busy' \"here\""), None)
+    assert "(the host was 'busy' \"here\"); graded anyway" in busy
+    grid = GridIntensity(400.0, "the \"grid\" o'clock", True)
+    block = card_block(_label(), None, carbon=carbon_for(0.01234, grid))
+    assert "default: the \"grid\" o'clock)." in block

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from markupsafe import Markup
@@ -17,6 +18,7 @@ from labeler.site.provenance import (
     ProvenanceGroup,
     _flat,
     _host_load,
+    _items,
     build_provenance,
     group_rows,
 )
@@ -136,3 +138,36 @@ def test_hardware_rows_of_a_gpu_say_its_driver_and_power_limit() -> None:
     [device] = [g for g in build_provenance([], gpu).groups if g.title == "Device"]
     assert dict(device.items)["GPU power limit"] == "700 W"
     assert dict(device.items)["GPU driver"] == "550.54"
+
+
+def test_script_json_writes_other_values_as_their_text() -> None:
+    from datetime import date
+
+    assert str(script_json({"day": date(2026, 12, 7), "path": Path("a/b")})) == (
+        '{"day":"2026-12-07","path":"a/b"}'
+    )
+
+
+def test_the_environment_autoescapes_strictly_and_is_made_once_per_template_version() -> None:
+    import jinja2
+
+    from labeler.badges import grade_text_colour
+
+    env = environment("issue-26-test")
+    assert env.autoescape is True and env.auto_reload is False
+    assert env.undefined is jinja2.StrictUndefined
+    assert env.trim_blocks is True and env.lstrip_blocks is True
+    assert isinstance(env.bytecode_cache, jinja2.FileSystemBytecodeCache)
+    assert env.filters["grade_text"] is grade_text_colour
+    assert isinstance(env.globals["grade_css"], Markup) and str(env.globals["grade_css"])
+    assert isinstance(env.globals["label_bars"], Markup) and str(env.globals["label_bars"])
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing }}").render()
+    assert env.from_string("{% if 1 %}\n  x\n{% endif %}\n").render() == "  x\n"
+    assert environment("issue-26-test") is env  # one per version of the templates
+    assert environment() is not environment()  # no version given: never cached
+
+
+def test_empty_values_are_left_out_of_the_rows() -> None:
+    pairs = [("none", None), ("empty", ""), ("list", []), ("dict", {}), ("zero", 0), ("x", "y")]
+    assert _items(pairs) == (("zero", "0"), ("x", "y"))
