@@ -637,9 +637,10 @@ def test_card_block_gives_co2e_only_for_a_graded_label() -> None:
     block = card_block(_label(), None, carbon=carbon)
     assert "Carbon: 0.00494 g CO2e per 1,000 inferences (grid 400 g/kWh, given)." in block
     lines = block.splitlines()
-    assert lines.index(next(x for x in lines if x.startswith("Carbon:"))) == lines.index(
-        next(x for x in lines if x.startswith("Achievable:"))
-    ) + 1
+    assert (
+        lines.index(next(x for x in lines if x.startswith("Carbon:")))
+        == lines.index(next(x for x in lines if x.startswith("Achievable:"))) + 1
+    )
     assert "Carbon" not in card_block(_label(grade=None, reason="x"), None, carbon=carbon)
     assert "Carbon" not in card_block(_label(), None)
 
@@ -650,6 +651,6 @@ def test_card_block_keeps_quotes_in_what_it_escapes() -> None:
 
     busy = card_block(_label(contended=True, reason="the host was 'busy' \"here\""), None)
     assert "(the host was 'busy' \"here\"); graded anyway" in busy
-    grid = GridIntensity(400.0, "the \"grid\" o'clock", True)
+    grid = GridIntensity(400.0, 'the "grid" o\'clock', True)
     block = card_block(_label(), None, carbon=carbon_for(0.01234, grid))
-    assert "default: the \"grid\" o'clock)." in block
+    assert 'default: the "grid" o\'clock).' in block
