@@ -229,6 +229,8 @@ def badge_details(label: LatestLabel, carbon: Carbon | None) -> dict[str, Any]:
         "estimated": bool(label.estimated),
         "noisy": bool(label.noisy),
         "borderline": bool(label.borderline),
+        "contended": bool(label.contended),
+        "foreign_cpu_cores": label.foreign_cpu_cores,
         "eei": label.eei,
         "eei_low": label.eei_low,
         "eei_high": label.eei_high,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from labeler.alternatives import ModelAlternatives
-from labeler.badges import badge_svg, carbon_json, cheaper_alternative_json, shields_endpoint
+from labeler.badges import badge_details, badge_svg, cheaper_alternative_json, shields_endpoint
 from labeler.carbon import Carbon
 from labeler.card import top_recommendation
 from labeler.site.environment import script_json
@@ -66,22 +66,7 @@ def badge_texts(
         label.grade, estimated, label.best_grade, bool(label.borderline), bool(label.contended)
     )
     details = {
-        "model_id": model_id,
-        "task": label.task,
-        "hardware": label.hardware,
-        "scheme_version": label.scheme_version,
-        "grade": label.grade,
-        "best_grade": label.best_grade,
-        "energy_wh_per_1k": label.energy_wh_per_1k,
-        "estimated": estimated,
-        "noisy": bool(label.noisy),
-        "borderline": bool(label.borderline),
-        "contended": bool(label.contended),
-        "foreign_cpu_cores": label.foreign_cpu_cores,
-        "eei": label.eei,
-        "eei_low": label.eei_low,
-        "eei_high": label.eei_high,
-        "carbon": carbon_json(carbon),
+        **badge_details(label, carbon),
         "reference_model": label.reference_model,
         "energy_j_per_token": label.energy_j_per_token,
         "achievable": achievable,
