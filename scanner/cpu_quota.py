@@ -5,14 +5,19 @@ container with a quota of 2 CPUs on a 64-core host, or a process pinned to 4 cor
 far too many threads: they wait on each other, spin, and their spinning is counted as the
 model's CPU time (and energy). The thread count follows the CPUs we may use instead.
 
-The filesystem root is injectable so tests read a fake /proc and /sys/fs/cgroup.
+An explicit `OMP_NUM_THREADS` caps the count further: Ray sets it to the CPUs it gave a task
+(`num_cpus=1`, so two tasks on two cores use one thread each rather than two), and a user who
+sets it means it.
+
+The filesystem root and the environment are injectable so tests read a fake /proc,
+/sys/fs/cgroup and environment.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,23 +29,42 @@ class CpuAllowance:
     affinity_cpus: int  # CPUs in the affinity mask
     quota_cpus: float | None  # cgroup cpu.max (v2) or cfs quota (v1) in CPUs; None: no quota
     quota_source: str | None  # the file the quota was read from
+    omp_num_threads: int | None = None  # an explicit OMP_NUM_THREADS (Ray's, a user's)
 
     @property
     def usable_cpus(self) -> int:
-        """Whole CPUs we may use: the affinity count, capped by the quota (at least 1)."""
-        if self.quota_cpus is None:
-            return max(self.affinity_cpus, 1)
-        return max(min(self.affinity_cpus, math.ceil(self.quota_cpus)), 1)
+        """Whole CPUs we may use: the affinity count, capped by the quota and by an explicit
+        OMP_NUM_THREADS (at least 1)."""
+        caps = [self.affinity_cpus]
+        if self.quota_cpus is not None:
+            caps.append(math.ceil(self.quota_cpus))
+        if self.omp_num_threads is not None:
+            caps.append(self.omp_num_threads)
+        return max(min(caps), 1)
 
 
 def cpu_allowance(
     root: Path = Path("/"),
     affinity: Callable[[], set[int]] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> CpuAllowance:
-    """The CPUs this process may use, from its affinity and its cgroup (v2, then v1)."""
+    """The CPUs this process may use, from its affinity, its cgroup (v2, then v1) and an
+    explicit OMP_NUM_THREADS."""
     cpus = affinity_set(affinity)
     quota, source = cgroup_quota_cpus(root)
-    return CpuAllowance(affinity_cpus=len(cpus), quota_cpus=quota, quota_source=source)
+    return CpuAllowance(
+        affinity_cpus=len(cpus),
+        quota_cpus=quota,
+        quota_source=source,
+        omp_num_threads=omp_num_threads(os.environ if environ is None else environ),
+    )
+
+
+def omp_num_threads(environ: Mapping[str, str]) -> int | None:
+    """`OMP_NUM_THREADS` as a positive whole number, or None where it is unset or is not one
+    (OpenMP ignores such values too)."""
+    value = environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def affinity_set(affinity: Callable[[], set[int]] | None = None) -> set[int]:

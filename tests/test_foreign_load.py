@@ -408,25 +408,44 @@ def _cgroup(root: Path, v2_max: str | None = None, v1: tuple[int, int] | None = 
 
 def test_thread_count_follows_a_cgroup_v2_quota(tmp_path: Path) -> None:
     _cgroup(tmp_path, v2_max="150000 100000")  # 1.5 CPUs on the parent cgroup
-    allowance = cpu_allowance(tmp_path, affinity=lambda: set(range(8)))
+    allowance = cpu_allowance(tmp_path, affinity=lambda: set(range(8)), environ={})
     assert allowance.quota_cpus == pytest.approx(1.5) and allowance.usable_cpus == 2
     assert allowance.quota_source == "sys/fs/cgroup/job"
 
 
 def test_thread_count_follows_a_cgroup_v1_quota_and_affinity(tmp_path: Path) -> None:
     _cgroup(tmp_path, v1=(400000, 100000))  # 4 CPUs
-    assert cpu_allowance(tmp_path, affinity=lambda: set(range(16))).usable_cpus == 4
-    assert cpu_allowance(tmp_path, affinity=lambda: {2, 3}).usable_cpus == 2  # pinned
+    assert cpu_allowance(tmp_path, lambda: set(range(16)), {}).usable_cpus == 4
+    assert cpu_allowance(tmp_path, lambda: {2, 3}, {}).usable_cpus == 2  # pinned
 
 
 def test_no_quota_means_the_affinity_mask(tmp_path: Path) -> None:
     _cgroup(tmp_path, v2_max="max 100000")
-    allowance = cpu_allowance(tmp_path, affinity=lambda: {0, 1, 2})
+    allowance = cpu_allowance(tmp_path, affinity=lambda: {0, 1, 2}, environ={})
     assert allowance.quota_cpus is None and allowance.usable_cpus == 3
-    assert cpu_allowance(tmp_path / "nowhere", affinity=lambda: {0}).usable_cpus == 1
+    assert cpu_allowance(tmp_path / "nowhere", lambda: {0}, {}).usable_cpus == 1
 
 
 def test_one_warm_up_round_asks_no_agreement() -> None:
     """The AI Energy Score protocol warms up once, as theirs does."""
     protocol = Protocol(warmup_s=0.0, warmup_iterations=1, warmup_rounds=1)
     assert warm_until_steady([(lambda: None, protocol)], lambda: None, Clock()) == 1
+
+
+def test_an_explicit_omp_num_threads_caps_the_thread_count(tmp_path: Path) -> None:
+    """Ray sets OMP_NUM_THREADS to a task's CPUs: two one-CPU tasks on two cores must not
+    each start two threads (they would wait on each other and count the spinning)."""
+    _cgroup(tmp_path, v2_max="max 100000")
+    four = lambda: {0, 1, 2, 3}  # noqa: E731
+    ray_task = cpu_allowance(tmp_path, affinity=four, environ={"OMP_NUM_THREADS": "1"})
+    assert (ray_task.omp_num_threads, ray_task.usable_cpus) == (1, 1)
+    # a cap above the CPUs we have caps nothing; the quota still does
+    assert cpu_allowance(tmp_path, four, {"OMP_NUM_THREADS": "8"}).usable_cpus == 4
+    _cgroup(tmp_path / "quota", v2_max="200000 100000")
+    assert cpu_allowance(tmp_path / "quota", four, {"OMP_NUM_THREADS": "3"}).usable_cpus == 2
+    assert cpu_allowance(tmp_path / "quota", four, {"OMP_NUM_THREADS": "1"}).usable_cpus == 1
+    # unset, empty, zero or not a number: no cap, as OpenMP itself ignores them
+    for value in ("", "0", "-2", "two", "1.5"):
+        allowance = cpu_allowance(tmp_path, four, {"OMP_NUM_THREADS": value})
+        assert (allowance.omp_num_threads, allowance.usable_cpus) == (None, 4), value
+    assert cpu_allowance(tmp_path, four, {}).omp_num_threads is None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from labels.catalog import Catalog
+from labels.scheme import SCHEMES_DIR, load_scheme
 from scanner.discovery.local import discover_local_models
 from scanner.scan import ScanOptions, scan
 
@@ -23,6 +24,17 @@ if importlib.util.find_spec("ray") is None:
     pytest.skip("ray is not installed (pip install '.[ray]')", allow_module_level=True)
 
 import ray  # noqa: E402
+
+from tests import unsafe_models  # noqa: E402
+from tests.unsafe_models import (  # noqa: E402
+    UnsafeFolder,
+    assert_unsafe_models_were_refused,
+    baseline_outcomes,
+    fast_options,
+)
+
+built = unsafe_models.built
+unsafe_folder = unsafe_models.unsafe_folder
 
 FAST_PROTOCOL = {"windows": 1, "window_s": 0.2, "warmup_s": 0.0, "idle_s": 0.0}
 
@@ -66,6 +78,18 @@ def test_ray_executor_benchmarks_each_model_as_a_task(
         "SELECT reference_window, count(*) FROM measurements GROUP BY ALL ORDER BY 1"
     ).rows
     assert windows == [(False, 2), (True, 2)]
+    # Ray gives each task one CPU and sets OMP_NUM_THREADS=1: one torch thread per task, so
+    # two tasks on two cores do not wait on each other's threads
+    assert catalog.query("SELECT DISTINCT cpu_threads FROM runs").rows == [(1,)]
+    # and it measured beside the reference of the driver's scheme (the tests' tiny one, set
+    # after the cluster started), not of the scheme its raylet's environment would name
+    reference = load_scheme("v2").reference_model("text-classification")
+    shipped = load_scheme("v2", SCHEMES_DIR / "v2.toml").reference_model("text-classification")
+    assert reference is not None and shipped is not None
+    assert reference.config_sha256 != shipped.config_sha256
+    assert catalog.query("SELECT DISTINCT reference_config_sha256 FROM runs").rows == [
+        (reference.config_sha256,)
+    ]
     assert sorted(m for kind, m in events if kind == "done") == ["org/tiny-a", "org/tiny-b"]
     assert ray.is_initialized()  # the executor leaves a cluster it did not start alone
 
@@ -87,3 +111,19 @@ def test_a_task_that_runs_too_long_is_a_failed_model(
     assert summary.failed == 1
     status, reason = catalog.query("SELECT status, reason FROM runs").rows[0]
     assert (status, reason) == ("failed", "timeout after 3 s")
+
+
+def test_ray_executor_refuses_every_unsafe_model(
+    local_ray: None, unsafe_folder: UnsafeFolder
+) -> None:
+    """tests/test_safety.py's folder of unsafe models, through Ray tasks."""
+    catalog = Catalog(unsafe_folder.root.parent / "catalog.duckdb")
+
+    summary = scan(
+        discover_local_models(unsafe_folder.root),
+        catalog,
+        fast_options(executor="ray", max_params=unsafe_folder.max_params),
+    )
+
+    assert summary.failed == 0, summary.failures
+    assert_unsafe_models_were_refused(baseline_outcomes(catalog), unsafe_folder)

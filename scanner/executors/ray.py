@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from labels.errors import LabelerError, first_line
@@ -28,6 +28,9 @@ from scanner.worker import prepare_benchmark_process
 RAY_MISSING = "the ray executor needs Ray: pip install '.[ray]'"
 # How long one ray.wait blocks before deadlines are checked again.
 POLL_S = 1.0
+# The environment variables that decide how a benchmark measures (labels/scheme.py,
+# scanner/meters/foreign_load.py): each task gets the driver's values.
+BENCHMARK_SETTINGS = ("LABELER_SCHEMES_DIR", "LABELER_FOREIGN_LOAD")
 
 
 class RayNotInstalled(LabelerError, RuntimeError):
@@ -110,6 +113,10 @@ class RayExecutor(Executor):
             options: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1}
         else:
             options = {"num_cpus": 1}
+        settings = benchmark_settings()
+        if settings:
+            # merged into the cluster's own runtime env (Ray merges env_vars key by key)
+            options["runtime_env"] = {"env_vars": settings}
         return self._remote.options(**options).remote(job_to_json(job))
 
     def _result(self, job: BenchmarkJob, ref: Any) -> ModelBenchmark:
@@ -123,6 +130,17 @@ class RayExecutor(Executor):
         resources = self.ray.cluster_resources()
         uses_gpus = any(Device.parse(job.device).is_cuda for job, _ in in_flight.values())
         return max(1, int(resources.get("GPU" if uses_gpus else "CPU", 1)))
+
+
+def benchmark_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The driver's settings that change how a task measures, to send with each task.
+
+    A child process inherits them; a Ray worker inherits the environment its raylet started
+    with, which is not the driver's of today: without them a worker would measure beside
+    another scheme's reference models than the one the driver grades with, or probe foreign
+    load that the driver switched off."""
+    environ = os.environ if environ is None else environ
+    return {name: environ[name] for name in BENCHMARK_SETTINGS if name in environ}
 
 
 def _task_error(exc: BaseException) -> str:
