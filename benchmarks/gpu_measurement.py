@@ -146,7 +146,12 @@ def measure_model(
     model = adapter.load(path, args.device)
     batch = adapter.reference_batch(path, model, workload).to(args.device)
     protocol = Protocol.for_device(
-        args.device, window_s=args.window_s, windows=args.windows, noisy_cv=scheme.noisy_cv
+        args.device,
+        window_s=args.window_s,
+        windows=args.windows,
+        warmup_s=args.warmup_s,
+        idle_s=args.idle_s,
+        noisy_cv=scheme.noisy_cv,
     )
     meter = CounterAndPowerMeter(NvmlMeter(index), NvmlPowerMeter(index))
     result: dict[str, Any] = {
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--window-s", type=float, default=5.0)
     parser.add_argument("--windows", type=int, default=10)
+    parser.add_argument("--warmup-s", type=float, default=None, help="a dry run: 0")
+    parser.add_argument("--idle-s", type=float, default=None, help="a dry run: 0")
     parser.add_argument(
         "--no-minilm", action="store_true", help="config-built models only (MiniLM not carried)"
     )

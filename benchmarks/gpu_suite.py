@@ -106,7 +106,7 @@ def suite_steps(device: str) -> list[Step]:
             ["--device", device, "--no-minilm", "--windows", "3", "--window-s", "2"]
             + ["--out", "{out}"],
             ["--device", "cpu", "--no-minilm", "--windows", "1", "--window-s", "0.05"]
-            + ["--out", "{out}"],
+            + ["--warmup-s", "0", "--idle-s", "0", "--out", "{out}"],
         ),
         Step(
             "nvml-vs-zeus",
@@ -125,7 +125,7 @@ def suite_steps(device: str) -> list[Step]:
             + ["--tactic", "fp16", "--tactic", "bf16", "--tactic", "compile", "--out", "{out}"],
             # dry run: v1's gates, so no BERT-base or ViT-base reference runs on the CPU
             ["--device", "cpu", "--models", "tiny", "--windows", "1", "--window-s", "0.02"]
-            + ["--tactic", "dynamic-int8", "--scheme", "v1", "--out", "{out}"],
+            + ["--warmup-s", "0", "--tactic", "dynamic-int8", "--scheme", "v1", "--out", "{out}"],
         ),
         Step(
             "stability",

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help=f"JSON path (default {DEFAULT_OUT})")
     parser.add_argument("--windows", type=int, default=None, help="measured windows per variant")
     parser.add_argument("--window-s", type=float, default=None, help="minimum seconds a window")
+    parser.add_argument(
+        "--warmup-s", type=float, default=None, help="seconds of warm-up calls (a dry run: 0)"
+    )
     parser.add_argument("--tactic", action="append", help="only these tactics (repeatable)")
     parser.add_argument(
         "--scheme",
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (
         DEFAULT_OUT if args.device == "cpu" else DEFAULT_OUT.with_name("tactics_gpu.json")
     )
-    protocol = {"windows": args.windows, "window_s": args.window_s}
+    protocol = {"windows": args.windows, "window_s": args.window_s, "warmup_s": args.warmup_s}
     tactics = args.tactic or [t for t in all_tactics() if t != "baseline"]
     scheme = load_scheme(args.scheme)
     hardware = detect_hardware(args.device)

@@ -81,7 +81,16 @@ def test_dry_run_runs_every_step_and_writes_one_folder(
 
     measurement = json.loads((tmp_path / "measurement.json").read_text())
     fp32 = measurement["models"][0]["variants"]["fp32"]
-    assert fp32["counter_over_integrated_median"] == pytest.approx(1.0, abs=0.05)
+    # Both meters read the patched board's 250 W. Their energies differ by the time between
+    # the poller's first sample and the counter's start (and the same at the end): µs on a
+    # quiet host, but a preempted thread on a busy one is milliseconds of a 0.05 s window.
+    # So the power each reports is checked, and the energy ratio only for its direction.
+    for window in fp32["windows"]:
+        assert window["power_w_integrated"] == pytest.approx(POWER_W, rel=1e-6)  # a constant
+        # the counter's two reads and their clock reads are adjacent lines, not threads
+        assert window["power_w_counter"] == pytest.approx(POWER_W, rel=0.05)
+    # the poller starts first and stops last, so the counter never holds more energy
+    assert 0.5 < fp32["counter_over_integrated_median"] <= 1.0 + 1e-9
     assert fp32["energy_wh_per_1k"] > 0
 
     tactics = json.loads((tmp_path / "tactics.json").read_text())
