@@ -45,8 +45,12 @@ $(AXE):
 demo: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/labeler demo --screenshots
 
+# One pytest-xdist worker per CPU, a test file per unit of work, the costly files first
+# (tests/conftest.py says why); `python -m pytest` alone runs the suite in one process.
+TEST_WORKERS := -n logical --dist loadfile --no-loadscope-reorder
+
 test: $(STAMP) browser axe
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

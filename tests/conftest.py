@@ -23,6 +23,21 @@ from labels import Catalog
 os.environ["LABELER_FOREIGN_LOAD"] = "off"
 
 
+def _share_the_cpus_among_xdist_workers() -> None:
+    """`make test` runs the suite in one pytest-xdist worker per CPU. Each worker's torch
+    (and ONNX Runtime, child processes and Ray tasks, which inherit it) then gets its share
+    of the CPUs through OMP_NUM_THREADS, which scanner/cpu_quota.py honours: two workers with
+    two threads each on two cores would wait on each other's threads in every operator.
+    Set before torch is imported, which reads it once."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        os.environ["OMP_NUM_THREADS"] = str(max(1, cpus // workers))
+
+
+_share_the_cpus_among_xdist_workers()
+
+
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
@@ -112,9 +127,42 @@ def tiny_schemes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_schemes(tmp_path_factory.mktemp("schemes"))
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A local Ray cluster for one test module (its daemons would cost CPU if kept longer).
+def _is_heavy(item: pytest.Item) -> bool:
+    """A test of seconds: marked `slow`, or driving Chromium."""
+    return any(item.get_closest_marker(name) for name in ("slow", "browser"))
+
+
+def _uses_ray(item: pytest.Item | None) -> bool:
+    return item is not None and "local_ray" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order that lets `make test` split the suite well over pytest-xdist's workers (one
+    per CPU, `--dist loadfile`: each test file is one unit of work, run on one worker, so its
+    module fixtures are built once): the files come in order of cost, so the workers finish
+    together rather than one waiting on a long test at the end.
+
+    - First the files on a Ray cluster (tests/test_ray.py): their tests share one cluster,
+      started by the first and stopped after the last (starting one takes 8-10 s on 2 cores,
+      and an idle one costs 0.14 of a core);
+    - then the files that hold a `slow` or `browser` test;
+    - then the rest. The sort is stable: each file keeps its order.
+    """
+    ray_files = {item.path for item in items if _uses_ray(item)}
+    heavy_files = {item.path for item in items if _is_heavy(item)}
+    items.sort(
+        key=lambda item: 0 if item.path in ray_files else 1 if item.path in heavy_files else 2
+    )
+
+
+# The running local Ray cluster's saved SIGTERM handler (ray.init installs its own).
+_ray_cluster: dict[str, object] = {}
+
+
+@pytest.fixture
+def local_ray() -> None:
+    """A local Ray cluster, started by the first Ray test and stopped after the last of them
+    (`pytest_runtest_teardown`): they run one after another (above).
 
     Ray is an optional extra: without it the test skips on a laptop but fails in CI (`CI`
     set), where a skip would hide a broken executor."""
@@ -127,13 +175,20 @@ def local_ray() -> Iterator[None]:
         pytest.skip("ray is not installed (pip install '.[ray]')")
     import ray
 
-    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own, for good
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
+    if not _ray_cluster:
+        _ray_cluster["sigterm"] = signal.getsignal(signal.SIGTERM)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the local Ray cluster after the last Ray test in a row."""
+    if _ray_cluster and not _uses_ray(nextitem):
+        import signal
+
+        import ray
+
         ray.shutdown()
-        signal.signal(signal.SIGTERM, sigterm)
+        signal.signal(signal.SIGTERM, _ray_cluster.pop("sigterm"))  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +218,14 @@ def catalog_path(tmp_path: Path) -> Path:
 def fresh_catalog(catalog_path: Path) -> Iterator[Catalog]:
     """A migrated, empty catalog on a real DuckDB file."""
     yield Catalog(catalog_path, lock_timeout_s=2.0)
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles 250 columns wide for one test. rich fixes a console's width when the
+    console is made if COLUMNS is set then (as it is in a pytest-xdist worker), so a COLUMNS
+    handed to CliRunner alone would not reach it there."""
+    from labeler import cli
+
+    for console in (cli.out, cli.err):
+        monkeypatch.setattr(console, "_width", 250)

@@ -226,7 +226,9 @@ def test_sweep_is_stored_and_read_back_from_the_catalog(catalog_with_sweep: Cata
     assert summary.sentence.startswith("serve at batch 32: ")
 
 
-def test_recommend_shows_the_batching_advice(catalog_with_sweep: Catalog) -> None:
+def test_recommend_shows_the_batching_advice(
+    catalog_with_sweep: Catalog, wide_console: None
+) -> None:
     result = CliRunner().invoke(
         app,
         [
@@ -237,7 +239,6 @@ def test_recommend_shows_the_batching_advice(catalog_with_sweep: Catalog) -> Non
             "--catalog",
             str(catalog_with_sweep.path),
         ],
-        env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0, result.output
     assert "batching: serve at batch 32: \u221280 % energy per inference, +40.0 ms" in result.stdout

@@ -278,7 +278,9 @@ def test_recommend_and_site_with_a_bad_price_variable_are_one_line_exit_2(
     )
 
 
-def test_recommend_prints_cost_per_million_from_the_catalog(labelled_catalog, monkeypatch):
+def test_recommend_prints_cost_per_million_from_the_catalog(
+    labelled_catalog, monkeypatch, wide_console
+):
     # tests/site_catalog.py: MiniLM on cpu-x86-64, baseline 0.9 Wh/1k at 12 ms per batch of 8
     # = 0.41667 h per 1M: 0.9 x 0.10 + 0.41667 x 0.60 = 0.09 + 0.25 = 0.34 EUR
     monkeypatch.setenv(CURRENCY_ENV, "EUR")
@@ -295,7 +297,6 @@ def test_recommend_prints_cost_per_million_from_the_catalog(labelled_catalog, mo
             "--catalog",
             str(labelled_catalog),
         ],
-        env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0, result.output
     assert "baseline: 0.3400 EUR per 1M inferences" in result.stdout

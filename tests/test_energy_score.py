@@ -122,6 +122,7 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+@pytest.mark.slow
 def test_energy_score_scan_is_stored_apart_never_graded_and_shown_on_its_page(
     runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -199,6 +199,7 @@ def test_an_unreachable_hub_is_one_error_line(
     assert "could not be reached" in _one_error(result)
 
 
+@pytest.mark.slow
 def test_schedule_publishes_every_cycle(hub: LoopbackHub, tmp_path: Path) -> None:
     from tests.tiny_models import TINY_BERT, build_tiny_model
 

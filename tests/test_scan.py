@@ -55,6 +55,7 @@ def _count(catalog: Catalog, sql: str) -> int:
     return catalog.query(sql).rows[0][0]
 
 
+@pytest.mark.slow
 def test_subprocess_scan_grade_rescan_and_force(tmp_path, built_models):
     models = tmp_path / "models"
     copy_model(built_models["bert"], models / "org" / "tiny-bert")

@@ -116,6 +116,7 @@ print(reads, locked)
 """
 
 
+@pytest.mark.slow
 def test_a_scan_killed_with_sigkill_finishes_on_the_next_run_while_a_reader_reads(
     tiny_bert: Path, tmp_path: Path
 ) -> None:

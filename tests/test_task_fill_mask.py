@@ -84,6 +84,7 @@ def test_top1_agreement_counts_only_masked_predictions() -> None:
     assert quality.extra["kl_divergence"] > 0
 
 
+@pytest.mark.slow
 def test_the_gate_through_the_real_benchmark(fill_mask_model: Path) -> None:
     gate = load_scheme("v2").quality_gate("fill-mask")
     runs = benchmark_runs(fill_mask_model, "fill-mask", ["compile", "prune-global-50"])

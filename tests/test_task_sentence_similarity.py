@@ -248,6 +248,7 @@ def test_the_gate_is_the_embedding_gate_through_the_real_benchmark(
     assert dropped.quality_value < gate.minimum and not dropped.qualifies
 
 
+@pytest.mark.slow
 def test_the_real_minilm_with_its_own_card_is_scanned_and_graded_as_sentence_similarity(
     tmp_path: Path,
 ) -> None:
