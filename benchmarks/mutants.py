@@ -20,6 +20,7 @@ import ast
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -79,6 +80,9 @@ MUTANT_PATTERNS = (
     # the page's escaping outside a template, not the site's layout and charts
     *(f"labeler.site.{name}__mutmut_*" for name in SITE_ESCAPING_FUNCTIONS),
 )
+
+# A mutant's line in mutmut's log (mutmut/workers/isolation.py, the fork server).
+COMPLETED = re.compile(r"Completed (?P<name>\S+): exit=-?\d+ \((?P<seconds>[0-9.]+)s\)")
 
 # mutmut's exit codes per mutant (mutmut/stats.py), folded into the figures we report.
 STATUS_BY_EXIT_CODE = {
@@ -141,6 +145,25 @@ def mutant_results(patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
             if matches(name, patterns):
                 results[name] = (source, STATUS_BY_EXIT_CODE.get(exit_code, "suspicious"))
     return results
+
+
+def mutant_seconds(patterns: tuple[str, ...]) -> dict[str, float]:
+    """{source path: wall seconds its mutants' test runs took in the workers}.
+
+    mutmut's fork server records no duration per mutant in its .meta files, but its log
+    (`log_to_file` in pyproject.toml) has a line per mutant: "Completed NAME: exit=1 (0.123s)".
+    """
+    log = ROOT / "mutants" / "mutmut-debug.log"
+    sources = {name: source for name, (source, _) in mutant_results(patterns).items()}
+    seconds: dict[str, float] = {}
+    if not log.is_file():
+        return seconds
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = COMPLETED.search(line)
+        if match and match["name"] in sources:
+            source = sources[match["name"]]
+            seconds[source] = seconds.get(source, 0.0) + float(match["seconds"])
+    return {source: round(total, 1) for source, total in seconds.items()}
 
 
 def mutant_diff(name: str) -> str:
@@ -236,6 +259,7 @@ def main() -> None:
     if not results:
         raise SystemExit("error: no mutant results under mutants/: run without --report-only")
     counts = Counter(status for _, status in results.values())
+    seconds = mutant_seconds(patterns)
     explanations: dict[str, str] = json.loads(EXPLANATIONS.read_text(encoding="utf-8"))
     survivors = []
     for name, (source_path, status) in sorted(results.items()):
@@ -258,6 +282,9 @@ def main() -> None:
         # this run's mutants (those left, with --resume) per wall-clock and per CPU second
         "mutants_per_s": round(ran / elapsed_s, 3) if elapsed_s and ran else None,
         "cpu_s_per_mutant": round(cpu_s / ran, 2) if cpu_s and ran else None,
+        # the mutants' test runs, summed over the workers (per module below); the rest of the
+        # wall time is mutmut's fixed start: generating mutants, the stats and clean runs
+        "mutant_test_s": round(sum(seconds.values()), 1),
         "killed": counts["killed"],
         "survived": counts["survived"],
         "timeout": counts["timeout"],
@@ -268,8 +295,17 @@ def main() -> None:
         "killed_pct": round(100.0 * killed / checked, 1) if checked else 0.0,
         "per_module": {
             source: {
-                status: sum(1 for s, st in results.values() if s == source and st == status)
-                for status in ("killed", "survived", "timeout", "no_tests", "not_checked")
+                **{
+                    status: sum(1 for s, st in results.values() if s == source and st == status)
+                    for status in ("killed", "survived", "timeout", "no_tests", "not_checked")
+                },
+                # what the module's mutants cost: their test runs' wall seconds in the workers
+                "test_s": seconds.get(source, 0.0),
+                "test_s_per_mutant": round(
+                    seconds.get(source, 0.0)
+                    / max(1, sum(1 for s, _ in results.values() if s == source)),
+                    3,
+                ),
             }
             for source in sorted({s for s, _ in results.values()})
         },

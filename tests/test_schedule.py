@@ -22,6 +22,11 @@ from labels.catalog import Catalog
 from scanner.schedule import _format, run_schedule
 from tests.tiny_models import TINY_BERT, build_tiny_model
 
+# How long a test waits for something the scheduler does within a tick (0.1 s here): a
+# generous margin on a loaded host, yet short enough that a mutant which stops the event
+# from ever happening (`make mutants`) fails in seconds, not in pytest-timeout's 20.
+PATIENCE_S = 3.0
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -103,14 +108,14 @@ def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() ->
         started = time.monotonic()
         # as long as the scheduler takes to drop a run that came due, not a fixed time
         skipped_before = skipped_so_far()
-        deadline = started + 10
+        deadline = started + PATIENCE_S
         while skipped_so_far() == skipped_before and time.monotonic() < deadline:
             time.sleep(0.005)
         spans.append((started, time.monotonic()))
         running.release()
         if len(spans) == 3:
             os.kill(os.getpid(), signal.SIGTERM)  # stop the schedule from inside, cleanly
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + PATIENCE_S
             while not should_stop() and time.monotonic() < deadline:  # type: ignore[operator]
                 time.sleep(0.01)  # the handler runs in the main thread
         return f"cycle {len(spans)}"
@@ -175,7 +180,7 @@ def test_run_times_missed_while_asleep_are_coalesced_into_one_cycle() -> None:
         # Every due time is known once the scheduler has asked the trigger past the last,
         # and runs that were not coalesced were handed over with this cycle: the stop waits
         # for them all (it finishes the runs in flight), so no fixed wait is needed.
-        trigger.asked_past_the_last.wait(10)
+        trigger.asked_past_the_last.wait(PATIENCE_S)
         os.kill(os.getpid(), signal.SIGTERM)
 
     def cycle(should_stop: object) -> str:
@@ -323,7 +328,7 @@ def signal_once_logged(lines: list[str], wanted: str, sig: signal.Signals) -> th
     """A thread that sends `sig` to this process once a line containing `wanted` is logged."""
 
     def wait_then_signal() -> None:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while not any(wanted in line for line in lines) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(os.getpid(), sig)
@@ -395,7 +400,7 @@ def test_sigint_in_process_stops_between_models_and_a_second_signal_changes_noth
                 break
             if model == "org/b":  # a signal while measuring the second model
                 os.kill(os.getpid(), signal.SIGINT)
-                deadline = time.monotonic() + 10
+                deadline = time.monotonic() + PATIENCE_S
                 while not should_stop() and time.monotonic() < deadline:
                     time.sleep(0.01)  # the handler runs in the main thread
                 os.kill(os.getpid(), signal.SIGINT)  # a second one: already stopping
@@ -422,7 +427,7 @@ def test_a_trigger_with_no_next_time_is_logged_as_never() -> None:
 
     def cycle(should_stop) -> str:  # type: ignore[no-untyped-def]
         os.kill(os.getpid(), signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while not should_stop() and time.monotonic() < deadline:
             time.sleep(0.01)  # the handler runs in the main thread
         return "0 benchmarked"
