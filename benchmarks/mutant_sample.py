@@ -24,22 +24,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mutants import MUTANT_PATTERNS, matches  # noqa: E402
+from mutants import MUTANT_PATTERNS, mutant_results  # noqa: E402
 
 
 def sampled(per_module: int, seed: int, only: list[str]) -> dict[str, tuple[int, list[str]]]:
     """{module: (its mutants in scope, `per_module` of them chosen with `seed`)}."""
+    by_module: dict[str, list[str]] = {}
+    for name, (source, _) in sorted(mutant_results(MUTANT_PATTERNS).items()):
+        if not only or source in only:
+            by_module.setdefault(source, []).append(name)
     rng = random.Random(seed)
-    samples: dict[str, tuple[int, list[str]]] = {}
-    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
-        source = str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")
-        if only and source not in only:
-            continue
-        keys = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-        found = sorted(name for name in keys if matches(name, MUTANT_PATTERNS))
-        if found:
-            samples[source] = (len(found), rng.sample(found, min(per_module, len(found))))
-    return samples
+    return {
+        source: (len(names), rng.sample(names, min(per_module, len(names))))
+        for source, names in sorted(by_module.items())
+    }
 
 
 def run_child(name: str, tests: list[str], pytest_args: list[str]) -> float:

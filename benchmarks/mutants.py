@@ -147,14 +147,15 @@ def mutant_results(patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     return results
 
 
-def mutant_seconds(patterns: tuple[str, ...]) -> dict[str, float]:
-    """{source path: wall seconds its mutants' test runs took in the workers}.
+def mutant_seconds(results: dict[str, tuple[str, str]]) -> dict[str, float]:
+    """{source path: wall seconds its mutants' test runs took in the workers}, for the mutants
+    of `results` (`mutant_results`).
 
     mutmut's fork server records no duration per mutant in its .meta files, but its log
     (`log_to_file` in pyproject.toml) has a line per mutant: "Completed NAME: exit=1 (0.123s)".
     """
     log = ROOT / "mutants" / "mutmut-debug.log"
-    sources = {name: source for name, (source, _) in mutant_results(patterns).items()}
+    sources = {name: source for name, (source, _) in results.items()}
     seconds: dict[str, float] = {}
     if not log.is_file():
         return seconds
@@ -259,7 +260,8 @@ def main() -> None:
     if not results:
         raise SystemExit("error: no mutant results under mutants/: run without --report-only")
     counts = Counter(status for _, status in results.values())
-    seconds = mutant_seconds(patterns)
+    seconds = mutant_seconds(results)
+    mutants_of = Counter(source for source, _ in results.values())
     explanations: dict[str, str] = json.loads(EXPLANATIONS.read_text(encoding="utf-8"))
     survivors = []
     for name, (source_path, status) in sorted(results.items()):
@@ -301,13 +303,9 @@ def main() -> None:
                 },
                 # what the module's mutants cost: their test runs' wall seconds in the workers
                 "test_s": seconds.get(source, 0.0),
-                "test_s_per_mutant": round(
-                    seconds.get(source, 0.0)
-                    / max(1, sum(1 for s, _ in results.values() if s == source)),
-                    3,
-                ),
+                "test_s_per_mutant": round(seconds.get(source, 0.0) / mutants_of[source], 3),
             }
-            for source in sorted({s for s, _ in results.values()})
+            for source in sorted(mutants_of)
         },
         "survivors": survivors,
         "unexplained": [s["name"] for s in survivors if not s["why_harmless"]],

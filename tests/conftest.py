@@ -31,7 +31,9 @@ def _share_the_cpus_among_xdist_workers() -> None:
     Set before torch is imported, which reads it once."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        from scanner.cpu_quota import cpu_allowance
+
+        cpus = cpu_allowance().usable_cpus  # the affinity mask, capped by a cgroup quota
         os.environ["OMP_NUM_THREADS"] = str(max(1, cpus // workers))
 
 

@@ -7,6 +7,7 @@ the tests exercise the same views the site reads in production. One model has a 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import shutil
 import tempfile
@@ -170,16 +171,17 @@ def fill_catalog(path: Path) -> Catalog:
     each published for readers: about 0.6 s); later calls copy that catalog's published file
     to `path` and open it there, as a reader's copy would be (a few ms). 21 test modules ask
     for one."""
-    if not _TEMPLATE:
-        folder = Path(tempfile.mkdtemp(prefix="site-catalog-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        _TEMPLATE.append(_fill(folder / "catalog.duckdb").path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_TEMPLATE[0], path)
+    shutil.copyfile(_filled_once(), path)
     return Catalog(path)
 
 
-_TEMPLATE: list[Path] = []  # the published file of the first catalog filled in this process
+@functools.cache
+def _filled_once() -> Path:
+    """The published file of the one catalog this process fills, removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="site-catalog-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return _fill(folder / "catalog.duckdb").path
 
 
 def _fill(path: Path) -> Catalog:
