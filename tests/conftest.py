@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from labels import Catalog
+from tests import mutant_order
 
 # The test machine is shared, so a real scan here would be contended at random: foreign load
 # is tested on recorded counters (tests/test_foreign_load.py) and switched on where a test
@@ -149,12 +150,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
       and an idle one costs 0.14 of a core);
     - then the files that hold a `slow` or `browser` test;
     - then the rest. The sort is stable: each file keeps its order.
+
+    A mutant's run under `make mutants` instead runs its cheapest tests first
+    (tests/mutant_order.py).
     """
+    if mutant_order.running_a_mutant():
+        mutant_order.cheapest_first(items, mutant_order.read())
+        return
     ray_files = {item.path for item in items if _uses_ray(item)}
     heavy_files = {item.path for item in items if _is_heavy(item)}
     items.sort(
         key=lambda item: 0 if item.path in ray_files else 1 if item.path in heavy_files else 2
     )
+
+
+# Each test's seconds in mutmut's stats run, setup and teardown included (tests/mutant_order.py).
+_seconds_by_test: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if mutant_order.collecting_stats():
+        mutant_order.add_report(_seconds_by_test, report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _seconds_by_test:
+        mutant_order.save(_seconds_by_test)
+        _seconds_by_test.clear()
 
 
 # The running local Ray cluster's saved SIGTERM handler (ray.init installs its own).
