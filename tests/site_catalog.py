@@ -11,7 +11,6 @@ import functools
 import json
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from labels import (
@@ -23,6 +22,7 @@ from labels import (
     RunResult,
     WindowRecord,
 )
+from tests.label_records import MEASURED_AT, label_record
 
 HOSTILE_ID = "evil/<script>alert(1)</script>\"'"
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -51,8 +51,6 @@ GPU = HardwareRecord(
     gpu_power_limit_w=700.0,
     gpu_memory_gb=80.0,
 )
-MEASURED_AT = datetime(2026, 11, 24, 10, 30)
-GRADED_AT = datetime(2026, 11, 24, 11, 0)
 
 
 def _run(model: ModelRecord, hw: HardwareRecord, variant: str, tactic: str, **fields) -> RunRecord:
@@ -117,29 +115,14 @@ def _windows(run: RunRecord) -> list[WindowRecord]:
 
 
 def _label(model: ModelRecord, hw: HardwareRecord, **fields) -> LabelRecord:
-    values = {
+    ids = {
         "model_id": model.model_id,
         "revision": model.revision,
         "task": model.task,
         "hardware": hw.profile,
-        "scheme_version": "v1",
-        "grade": None,
-        "eei": None,
-        "energy_wh_per_1k": None,
         "energy_method": "rapl" if hw.kind == "cpu" else "nvml",
-        "best_variant": None,
-        "best_grade": None,
-        "best_energy_wh_per_1k": None,
-        "quality_retained": None,
-        "quality_metric": None,
-        "noisy": False,
-        "recommendations_json": "[]",
-        "measured_at": MEASURED_AT,
-        "graded_at": GRADED_AT,
-        "reason": None,
     }
-    values.update(fields)
-    return LabelRecord(**values)
+    return label_record(**(ids | fields))
 
 
 def _rec(tactic: str, variant: str, energy: float, change: float, **extra) -> dict:

@@ -26,6 +26,7 @@ from labeler.card import (
 from labels.errors import HubError
 from labels.latest_label import LatestLabel
 from labels.recommendation import Recommendation, recommendations_to_json
+from tests.label_records import latest_label
 from tests.site_catalog import HOSTILE_ID, MINILM_ID, fill_catalog
 
 BLOCK = "[![energy label](https://x.example/badges/a/b.svg)](https://x.example/models/a--b.html)"
@@ -275,34 +276,26 @@ def test_push_card_skips_an_unchanged_card(fake_hub: tuple[FakeHub, str]) -> Non
 # -- the block from a label built in place: every branch and every word, in milliseconds -----
 
 
+# the label most of these tests start from: graded C, achievable A with int8
+GRADED_C: dict[str, object] = {
+    "grade": "C",
+    "energy_wh_per_1k": 0.01234,
+    "best_variant": "org/model@int8",
+    "best_grade": "A",
+    "best_energy_wh_per_1k": 0.0074,
+    "quality_retained": 0.996,
+    "quality_metric": "top1_agreement",
+    "eei": 0.5,
+    "scheme_version": "v2",
+    "measured_at": None,
+    "graded_at": None,
+    "recommendations_json": None,
+}
+
+
 def _label(**fields: object) -> LatestLabel:
-    """A label as `Catalog.latest_labels()` returns it; `fields` override the defaults."""
-    values: dict[str, object] = {
-        "model_id": "org/model",
-        "revision": "r1",
-        "task": "text-classification",
-        "hardware": "cpu-x86-64",
-        "grade": "C",
-        "energy_wh_per_1k": 0.01234,
-        "best_variant": "org/model@int8",
-        "best_grade": "A",
-        "best_energy_wh_per_1k": 0.0074,
-        "quality_retained": 0.996,
-        "quality_metric": "top1_agreement",
-        "energy_method": "rapl",
-        "estimated": False,
-        "noisy": False,
-        "eei": 0.5,
-        "scheme_version": "v2",
-        "measured_at": None,
-        "graded_at": None,
-        "reason": None,
-        "recommendations_json": None,
-        "source": "hub",
-        "synthetic": False,
-    }
-    values.update(fields)
-    return LatestLabel(**values)  # type: ignore[arg-type]
+    """A label as `Catalog.latest_labels()` returns it; `fields` override `GRADED_C`."""
+    return latest_label(**(GRADED_C | fields))
 
 
 def _ranked(*items: Recommendation) -> str:

@@ -16,7 +16,6 @@ from labels import (
     CatalogError,
     CatalogLockedError,
     HardwareRecord,
-    LabelRecord,
     ModelRecord,
     RunRecord,
     RunResult,
@@ -24,6 +23,7 @@ from labels import (
     export_csv,
     export_parquet,
 )
+from tests.label_records import label_record
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = HardwareRecord(
@@ -39,12 +39,10 @@ T0 = datetime(2026, 11, 1, 12, 0)
 
 
 def _label(model_id: str, revision: str, grade: str, measured_at: datetime, hw: str = "cpu-x86-64"):
-    return LabelRecord(
+    return label_record(
         model_id=model_id,
         revision=revision,
-        task="text-classification",
         hardware=hw,
-        scheme_version="v1",
         grade=grade,
         eei=0.7,
         energy_wh_per_1k=1.0,
@@ -54,8 +52,6 @@ def _label(model_id: str, revision: str, grade: str, measured_at: datetime, hw: 
         best_energy_wh_per_1k=1.0,
         quality_retained=1.0,
         quality_metric="top1_agreement",
-        noisy=False,
-        recommendations_json="[]",
         measured_at=measured_at,
         graded_at=measured_at + timedelta(minutes=1),
     )

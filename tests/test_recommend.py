@@ -14,20 +14,14 @@ from labeler.recommend import (
     recommendations,
 )
 from labels.batching import BatchingAdvice, BatchPoint, batch_sweep_to_json
-from labels.latest_label import LATEST_LABEL_COLUMNS, LatestLabel
 from labels.recommendation import (
     Recommendation,
     recommendation_from_dict,
     recommendations_from_json,
     recommendations_to_json,
 )
+from tests.label_records import latest_label
 from tests.test_grading import run
-
-
-def latest_label(**fields: object) -> LatestLabel:
-    """A `latest_labels` row with only the given fields set (ids filled in)."""
-    ids = {"model_id": "org/m", "revision": "r", "task": "t", "hardware": "h"}
-    return LatestLabel(**(dict.fromkeys(LATEST_LABEL_COLUMNS) | ids | fields))
 
 
 def grade_of(energy_wh_per_1k: float) -> str:
