@@ -49,12 +49,14 @@ def run_schedule(
     *,
     once: bool = False,
     log: Callable[[str], None] = print,
+    scheduler: BlockingScheduler | None = None,
 ) -> bool:
     """Run `cycle` at each time `trigger` fires until SIGTERM or SIGINT (or once, with `once`).
 
     `cycle` gets a `should_stop()` to check between models and returns a one-line summary.
-    Any APScheduler trigger works; the CLI passes a cron trigger, tests a short interval.
-    Returns False only when `once` ran a cycle that failed.
+    Any APScheduler trigger works; the CLI passes a cron trigger. `scheduler` (one not
+    started yet) is made here unless given: the tests pass their own, to wake it after they
+    move their fake clock. Returns False only when `once` ran a cycle that failed.
     """
     stop = threading.Event()
 
@@ -73,7 +75,8 @@ def run_schedule(
     if once:
         return run_cycle()
 
-    scheduler = BlockingScheduler(timezone=UTC)
+    if scheduler is None:
+        scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(
         run_cycle,
         trigger,

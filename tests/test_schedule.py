@@ -9,22 +9,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
+from apscheduler.events import EVENT_SCHEDULER_START
+from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from typer.testing import CliRunner
 
 from labeler.cli import app
 from labels.catalog import Catalog
-from scanner.schedule import _format, run_schedule
+from scanner.schedule import Cycle, _format, parse_cron, run_schedule
 from tests.tiny_models import TINY_BERT, build_tiny_model
 
-# How long a test waits for something the scheduler does within a tick (0.1 s here): a
-# generous margin on a loaded host, yet short enough that a mutant which stops the event
-# from ever happening (`make mutants`) fails in seconds, not in pytest-timeout's 20.
+# How long a test waits (real time) for something the scheduler does at once: a generous
+# margin on a loaded host, yet short enough that a mutant which stops the event from ever
+# happening (`make mutants`) fails in seconds, not at pytest-timeout's limit.
 PATIENCE_S = 3.0
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,106 +98,203 @@ def test_an_invalid_cron_is_one_clear_error_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: invalid cron expression 'every night'")
 
 
-def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued() -> None:
-    """A 0.1 s interval and cycles that last until a run due meanwhile has been skipped."""
-    spans: list[tuple[float, float]] = []
-    lines: list[str] = []
+SKIPPED = "skipped: the previous cycle is still running"
+DAY = datetime(2026, 1, 1, tzinfo=UTC)
+START = DAY + timedelta(minutes=35)  # where the fake clock starts: 00:35 UTC
+
+
+def at(hours: int, minutes: int = 0, seconds: float = 0.0) -> datetime:
+    """A moment of the fake clock's day."""
+    return DAY + timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def line(moment: datetime, text: str) -> str:
+    """A log line as the schedule writes it at `moment`."""
+    return f"{_format(moment)} {text}"
+
+
+def wait_until(condition: Callable[[], bool]) -> bool:
+    """Until `condition()` holds, PATIENCE_S of real time at most. Waits on an Event, whose
+    timeout runs on the real clock: time-machine moves `time.monotonic` with the fake one."""
+    pause = threading.Event()
+    for _ in range(int(PATIENCE_S / 0.01)):
+        if condition():
+            return True
+        pause.wait(0.01)
+    return condition()
+
+
+class ScheduleLog:
+    """The lines `run_schedule` logs, which a test's threads wait for."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        self.lines.append(text)
+
+    def count(self, text: str) -> int:
+        return sum(text in logged for logged in self.lines)
+
+    def wait_for(self, text: str, count: int = 1) -> bool:
+        return wait_until(lambda: self.count(text) >= count)
+
+
+class FakeClock:
+    """The wall clock that the schedule and APScheduler read, held still by time-machine
+    (APScheduler 3 calls `datetime.now` inside its own modules, so a clock has to be moved
+    underneath it), and moved only by `move_to`, which wakes the scheduler to look at it."""
+
+    def __init__(self, traveller: time_machine.Coordinates) -> None:
+        self.traveller = traveller
+        self.scheduler = BlockingScheduler(timezone=UTC)
+        self.started = threading.Event()
+        self.scheduler.add_listener(lambda _event: self.started.set(), EVENT_SCHEDULER_START)
+
+    def move_to(self, moment: datetime) -> None:
+        self.traveller.move_to(moment)
+        self.scheduler.wakeup()
+
+    def run(
+        self, trigger: BaseTrigger, cycle: Cycle, log: ScheduleLog, driver: Callable[[], None]
+    ) -> bool:
+        """`run_schedule` on this clock. `driver` moves the clock from a thread of its own,
+        once the scheduler has started: its job has then been given its first due time. A
+        schedule still running PATIENCE_S after the driver is done gets a SIGTERM, so that a
+        broken one fails the test rather than hang it."""
+        stopped = threading.Event()
+
+        def drive() -> None:
+            if self.started.wait(PATIENCE_S):
+                driver()
+            if not stopped.wait(PATIENCE_S):
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        thread = threading.Thread(target=drive, daemon=True)
+        thread.start()
+        try:
+            return run_schedule(trigger, cycle, log=log, scheduler=self.scheduler)
+        finally:
+            stopped.set()
+            thread.join(PATIENCE_S)
+
+
+@pytest.fixture
+def clock() -> Iterator[FakeClock]:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield FakeClock(traveller)
+
+
+def test_cycles_never_overlap_and_runs_due_meanwhile_are_dropped_not_queued(
+    clock: FakeClock,
+) -> None:
+    """Hourly; each cycle lasts until the next hour has come and its run has been dropped."""
+    log = ScheduleLog()
     running = threading.Lock()
+    cycles: list[datetime] = []
 
-    def skipped_so_far() -> int:
-        return sum("skipped: the previous cycle is still running" in line for line in lines)
-
-    def cycle(should_stop: object) -> str:
+    def cycle(should_stop: Callable[[], bool]) -> str:
         assert running.acquire(blocking=False), "two cycles ran at once"
-        started = time.monotonic()
-        # as long as the scheduler takes to drop a run that came due, not a fixed time
-        skipped_before = skipped_so_far()
-        deadline = started + PATIENCE_S
-        while skipped_so_far() == skipped_before and time.monotonic() < deadline:
-            time.sleep(0.005)
-        spans.append((started, time.monotonic()))
+        cycles.append(datetime.now(UTC))
+        skipped_before = log.count(SKIPPED)
+        clock.move_to(cycles[-1] + timedelta(hours=1))  # the next run is due while this runs
+        log.wait_for(SKIPPED, skipped_before + 1)
         running.release()
-        if len(spans) == 3:
+        if len(cycles) == 3:
             os.kill(os.getpid(), signal.SIGTERM)  # stop the schedule from inside, cleanly
-            deadline = time.monotonic() + PATIENCE_S
-            while not should_stop() and time.monotonic() < deadline:  # type: ignore[operator]
-                time.sleep(0.01)  # the handler runs in the main thread
-        return f"cycle {len(spans)}"
+            wait_until(should_stop)  # the handler runs in the main thread
+        return f"cycle {len(cycles)}"
 
+    def between_cycles() -> None:
+        for finished in range(3):
+            log.wait_for("cycle finished", finished)
+            clock.move_to(at(1 + 2 * finished))  # the hour after the dropped run
+
+    hourly = parse_cron("0 * * * *")
     before = signal.getsignal(signal.SIGTERM)
-    earliest = datetime.now(UTC)
-    every_tenth = IntervalTrigger(seconds=0.1)
-    assert run_schedule(every_tenth, cycle, log=lines.append) is True
-    latest = datetime.now(UTC)
+    assert clock.run(hourly, cycle, log, driver=between_cycles) is True
 
     assert signal.getsignal(signal.SIGTERM) is before  # handlers are given back
-    assert lines[0].split(" ", 1)[1].startswith("scheduled: interval[0:00:00.100000]; next run ")
-    assert earliest - timedelta(milliseconds=1) <= logged_time(lines[0].split()[-1]) <= latest
-    assert len(spans) == 3
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
-    skipped = [line for line in lines if "skipped: the previous cycle is still running" in line]
-    assert len(skipped) >= 2, lines
-    due_times = [logged_time(line.split(" run due ")[1].split()[0]) for line in skipped]
-    assert all(earliest - timedelta(milliseconds=1) <= due <= latest for due in due_times)
-    assert due_times == sorted(set(due_times))  # each one due time, the latest coalesced
-    assert sum("cycle finished" in line for line in lines) == 3
-    assert lines[-1].endswith("scheduler stopped")
-    finished = [line for line in lines if "cycle finished in " in line]
-    assert all(float(line.split(" in ")[1].split(" s")[0]) < 60 for line in finished)
-    assert [line.endswith(" (stopped early on a signal): cycle 3") for line in finished] == [
-        False,
-        False,
-        True,
+    assert cycles == [at(1), at(3), at(5)]
+    assert log.lines == [
+        line(START, f"scheduled: {hourly}; next run {_format(at(1))}"),
+        line(at(1), "cycle started"),
+        line(at(2), f"run due {_format(at(2))} {SKIPPED}"),
+        line(at(2), "cycle finished in 0.0 s: cycle 1"),
+        line(at(3), "cycle started"),
+        line(at(4), f"run due {_format(at(4))} {SKIPPED}"),
+        line(at(4), "cycle finished in 0.0 s: cycle 2"),
+        line(at(5), "cycle started"),
+        line(at(6), f"run due {_format(at(6))} {SKIPPED}"),
+        line(at(6), "SIGTERM: stopping after the current model"),
+        line(at(6), "cycle finished in 0.0 s (stopped early on a signal): cycle 3"),
+        line(at(6), "scheduler stopped"),
     ]
 
 
-class SleptThrough(BaseTrigger):
-    """Due every 0.1 s for ten times, all already past when the scheduler looks: what it sees
-    after the process was asleep (a suspended machine, a stopped container) through them.
-    Then due again only a day later (a trigger that ends makes APScheduler 3 remove its job,
-    which fails when a signal stops the scheduler in between; see DueNowThenHourly)."""
+def test_run_times_missed_while_asleep_are_coalesced_into_one_cycle(clock: FakeClock) -> None:
+    """Every ten minutes, and the process asleep from 00:35 to 01:25 (a suspended machine, a
+    stopped container): the five runs due meanwhile, each less than an hour late, are one."""
+    log = ScheduleLog()
+    cycles: list[datetime] = []
 
-    def __init__(self, due_times: int = 10) -> None:
-        self.first = datetime.now(UTC) - timedelta(seconds=2)
-        self.interval = timedelta(seconds=0.1)
-        self.last = self.first + self.interval * (due_times - 1)
-        self.asked_past_the_last = threading.Event()
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        if previous_fire_time is None:
-            return self.first
-        following = previous_fire_time + self.interval
-        if following <= self.last:
-            return following
-        self.asked_past_the_last.set()
-        return self.last + timedelta(days=1)
-
-
-def test_run_times_missed_while_asleep_are_coalesced_into_one_cycle() -> None:
-    cycles: list[float] = []
-    lines: list[str] = []
-    trigger = SleptThrough(due_times=10)
-
-    def stop_once_no_run_is_left() -> None:
-        # Every due time is known once the scheduler has asked the trigger past the last,
-        # and runs that were not coalesced were handed over with this cycle: the stop waits
-        # for them all (it finishes the runs in flight), so no fixed wait is needed.
-        trigger.asked_past_the_last.wait(PATIENCE_S)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    def cycle(should_stop: object) -> str:
-        cycles.append(time.monotonic())
+    def cycle(should_stop: Callable[[], bool]) -> str:
+        cycles.append(datetime.now(UTC))
         if len(cycles) == 1:
-            threading.Thread(target=stop_once_no_run_is_left).start()
+            os.kill(os.getpid(), signal.SIGTERM)
+            wait_until(should_stop)
         return f"cycle {len(cycles)}"
 
-    run_schedule(trigger, cycle, log=lines.append)
+    every_ten_minutes = parse_cron("*/10 * * * *")
+    clock.run(every_ten_minutes, cycle, log, driver=lambda: clock.move_to(at(1, 25)))
 
-    assert len(cycles) == 1, lines
-    assert sum("cycle finished" in line for line in lines) == 1
-    assert lines[-1].endswith("scheduler stopped")
+    assert cycles == [at(1, 25)], log.lines
+    assert log.lines == [
+        line(START, f"scheduled: {every_ten_minutes}; next run {_format(at(0, 40))}"),
+        line(at(1, 25), "cycle started"),
+        line(at(1, 25), "SIGTERM: stopping after the current model"),
+        line(at(1, 25), "cycle finished in 0.0 s (stopped early on a signal): cycle 1"),
+        line(at(1, 25), "scheduler stopped"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("late_s", "runs"), [(2 * 3600.0, False), (3600.25, False), (3599.75, True)]
+)
+def test_a_run_over_an_hour_late_is_missed_not_run(
+    clock: FakeClock, late_s: float, runs: bool
+) -> None:
+    """A run less than an hour late still runs (runs missed meanwhile are coalesced into it);
+    an older one is dropped, even one just over the hour, and the line says which due time
+    was missed."""
+    log = ScheduleLog()
+    cycles: list[datetime] = []
+
+    def cycle(should_stop: Callable[[], bool]) -> str:
+        cycles.append(datetime.now(UTC))
+        return "ran"
+
+    def wake_late_then_stop() -> None:
+        clock.move_to(at(1, seconds=late_s))
+        log.wait_for("cycle finished" if runs else " missed: ")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    daily = parse_cron("0 1 * * *")
+    clock.run(daily, cycle, log, driver=wake_late_then_stop)
+
+    woke = at(1, seconds=late_s)
+    what_happened = (
+        [line(woke, "cycle started"), line(woke, "cycle finished in 0.0 s: ran")]
+        if runs
+        else [line(woke, f"run due {_format(at(1))} missed: coalesced into the next one")]
+    )
+    assert cycles == ([woke] if runs else [])
+    assert log.lines == [
+        line(START, f"scheduled: {daily}; next run {_format(at(1))}"),
+        *what_happened,
+        line(woke, "SIGTERM: stopping after the current model"),
+        line(woke, "scheduler stopped"),
+    ]
 
 
 DRIVER = """
@@ -320,51 +421,6 @@ def test_log_times_are_utc_to_the_millisecond() -> None:
     assert str(fire.tzinfo) == "UTC"
 
 
-def logged_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def signal_once_logged(lines: list[str], wanted: str, sig: signal.Signals) -> threading.Thread:
-    """A thread that sends `sig` to this process once a line containing `wanted` is logged."""
-
-    def wait_then_signal() -> None:
-        deadline = time.monotonic() + PATIENCE_S
-        while not any(wanted in line for line in lines) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(os.getpid(), sig)
-
-    thread = threading.Thread(target=wait_then_signal)
-    thread.start()
-    return thread
-
-
-@pytest.mark.parametrize("late_s", [2 * 3600.0, 3600.25])
-def test_a_run_over_an_hour_late_is_missed_not_run(late_s: float) -> None:
-    """Runs missed by less than an hour are coalesced into one; older ones are dropped, even
-    one just over the hour, and the line says which due time was missed."""
-    lines: list[str] = []
-    cycles: list[str] = []
-    due: list[datetime] = []
-
-    class LongAgo(BaseTrigger):
-        def get_next_fire_time(self, previous_fire_time, now):  # type: ignore[no-untyped-def]
-            if previous_fire_time is not None:
-                return None
-            due.append(now - timedelta(seconds=late_s))  # asked by the log line, then at start
-            return due[-1]
-
-        def __str__(self) -> str:
-            return "long ago"
-
-    signaller = signal_once_logged(lines, " missed: ", signal.SIGTERM)
-    run_schedule(LongAgo(), lambda should_stop: cycles.append("ran") or "ran", log=lines.append)
-    signaller.join()
-
-    assert cycles == []
-    missed = [line.split(" ", 1)[1] for line in lines if " missed: " in line]
-    assert missed == [f"run due {_format(due[-1])} missed: coalesced into the next one"], lines
-
-
 class DueNowThenHourly(BaseTrigger):
     """Due now, then hourly (a trigger that ends makes APScheduler 3 remove its job, which
     fails when a signal stops the scheduler in between); `says_never_first` answers the
@@ -400,9 +456,7 @@ def test_sigint_in_process_stops_between_models_and_a_second_signal_changes_noth
                 break
             if model == "org/b":  # a signal while measuring the second model
                 os.kill(os.getpid(), signal.SIGINT)
-                deadline = time.monotonic() + PATIENCE_S
-                while not should_stop() and time.monotonic() < deadline:
-                    time.sleep(0.01)  # the handler runs in the main thread
+                wait_until(should_stop)  # the handler runs in the main thread
                 os.kill(os.getpid(), signal.SIGINT)  # a second one: already stopping
                 time.sleep(0.2)
             measured.append(model)
@@ -427,9 +481,7 @@ def test_a_trigger_with_no_next_time_is_logged_as_never() -> None:
 
     def cycle(should_stop) -> str:  # type: ignore[no-untyped-def]
         os.kill(os.getpid(), signal.SIGTERM)
-        deadline = time.monotonic() + PATIENCE_S
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(0.01)  # the handler runs in the main thread
+        wait_until(should_stop)  # the handler runs in the main thread
         return "0 benchmarked"
 
     assert run_schedule(DueNowThenHourly(says_never_first=True), cycle, log=lines.append)
