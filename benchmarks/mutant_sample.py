@@ -73,7 +73,7 @@ def main() -> int:
     os.chdir(ROOT / "mutants")
     sys.path.insert(0, os.getcwd())
     stats = json.loads(Path("mutmut-stats.json").read_text(encoding="utf-8"))
-    covering, durations = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
+    covering = stats["tests_by_mangled_function_name"]
     samples = sampled(args.per_module, args.seed, args.module)
 
     import pytest
@@ -88,7 +88,9 @@ def main() -> int:
         times = []
         for name in names:
             function = name.rsplit("__mutmut_", 1)[0]
-            tests = sorted(covering.get(function, []), key=lambda test: durations[test])
+            # the child's tests/conftest.py orders them cheapest first, as in mutmut's run
+            # (tests/mutant_order.py, from mutants/mutmut-test-seconds.json)
+            tests = sorted(covering.get(function, []))
             if tests:
                 times.append(run_child(name, tests, pytest_args))
                 if args.show:

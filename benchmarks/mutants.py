@@ -104,6 +104,17 @@ STATUS_BY_EXIT_CODE = {
 }
 
 
+# what only a run measures, which --report-only keeps from the report it rewrites
+RUN_FIGURES = (
+    "wall_s",
+    "cpu_s",
+    "host_load_1m",
+    "max_children",
+    "mutants_per_s",
+    "cpu_s_per_mutant",
+)
+
+
 def matches(name: str, patterns: tuple[str, ...]) -> bool:
     import fnmatch
 
@@ -310,6 +321,11 @@ def main() -> None:
         "survivors": survivors,
         "unexplained": [s["name"] for s in survivors if not s["why_harmless"]],
     }
+    if elapsed_s is None and OUT.is_file():
+        # a rewrite (new explanations, say) ran nothing: keep the figures of the run it reads
+        last = json.loads(OUT.read_text(encoding="utf-8"))
+        for key in RUN_FIGURES:
+            report[key] = last.get(key)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(

@@ -6,11 +6,7 @@ the tests exercise the same views the site reads in production. One model has a 
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from labels import (
@@ -22,6 +18,7 @@ from labels import (
     RunResult,
     WindowRecord,
 )
+from tests.catalog_copies import copy_of
 from tests.label_records import MEASURED_AT, label_record
 
 HOSTILE_ID = "evil/<script>alert(1)</script>\"'"
@@ -154,17 +151,7 @@ def fill_catalog(path: Path) -> Catalog:
     each published for readers: about 0.6 s); later calls copy that catalog's published file
     to `path` and open it there, as a reader's copy would be (a few ms). 21 test modules ask
     for one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_filled_once(), path)
-    return Catalog(path)
-
-
-@functools.cache
-def _filled_once() -> Path:
-    """The published file of the one catalog this process fills, removed when it exits."""
-    folder = Path(tempfile.mkdtemp(prefix="site-catalog-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return _fill(folder / "catalog.duckdb").path
+    return copy_of(_fill, path)
 
 
 def _fill(path: Path) -> Catalog:

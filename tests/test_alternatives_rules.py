@@ -31,6 +31,7 @@ from labeler.alternatives import (
 )
 from labels import Catalog, ModelRecord, RunResult
 from labels.model_index import ReportedResult
+from tests.catalog_copies import copy_of
 from tests.site_catalog import CPU, GPU, _label, _run
 from tests.test_alternatives import _sst2, _top1, add_model
 
@@ -372,8 +373,13 @@ def test_model_alternatives_as_a_dict() -> None:
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    """One catalog for both tests: each write publishes a copy of the file, the slow part."""
-    catalog = Catalog(tmp_path_factory.mktemp("alternatives") / "catalog.duckdb")
+    """One catalog for the module's tests, written once a process and then copied
+    (tests/catalog_copies.py)."""
+    return copy_of(_fill, tmp_path_factory.mktemp("alternatives") / "catalog.duckdb")
+
+
+def _fill(path: Path) -> Catalog:
+    catalog = Catalog(path)
     add_model(catalog, "org/big", "D", 4.0, model_index=_sst2(0.93), top1=_top1(["POSITIVE"]))
     add_model(catalog, "org/big", "C", 2.0, hw=GPU, model_index=_sst2(0.93))  # one model row
     add_model(catalog, "org/small", None, None)
