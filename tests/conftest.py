@@ -165,18 +165,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # Each test's seconds in mutmut's stats run, setup and teardown included (tests/mutant_order.py).
-_seconds_by_test: dict[str, float] = {}
+_stats_run = mutant_order.StatsRecorder()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _stats_run.start()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if mutant_order.collecting_stats():
-        mutant_order.add_report(_seconds_by_test, report)
+    _stats_run.add(report)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _seconds_by_test:
-        mutant_order.save(_seconds_by_test)
-        _seconds_by_test.clear()
+    _stats_run.finish()
 
 
 # The running local Ray cluster's saved SIGTERM handler (ray.init installs its own).

@@ -60,6 +60,28 @@ def read(path: Path = TEST_SECONDS_FILE) -> dict[str, float]:
         return {}
 
 
+class StatsRecorder:
+    """Each test's seconds in mutmut's stats run, setup and teardown included. Whether this is
+    that run is decided when the session starts: a test may set MUTANT_UNDER_TEST itself."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.seconds_by_test: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.active = collecting_stats()
+        self.seconds_by_test.clear()
+
+    def add(self, report: pytest.TestReport) -> None:
+        if self.active:
+            add_report(self.seconds_by_test, report)
+
+    def finish(self, path: Path = TEST_SECONDS_FILE) -> None:
+        if self.active and self.seconds_by_test:
+            save(self.seconds_by_test, path)
+        self.active = False
+
+
 def cheapest_first(items: list[pytest.Item], seconds_by_test: dict[str, float]) -> None:
     """Sort in place by each test's recorded seconds; a test with none (new since the stats
     run) goes last, and ties go by name, so every run of a mutant has one order."""

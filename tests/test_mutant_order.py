@@ -64,3 +64,24 @@ def test_which_run_this_is_comes_from_mutmuts_variable(
 
     assert mutant_order.collecting_stats() is stats
     assert mutant_order.running_a_mutant() is mutant
+
+
+def test_only_a_session_that_starts_as_the_stats_run_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A test that sets MUTANT_UNDER_TEST=stats itself (as the one above does) must not make
+    a plain run write the file."""
+    path = tmp_path / mutant_order.TEST_SECONDS_FILE.name
+    report = SimpleNamespace(nodeid="t::a", when="call", duration=0.25)
+    recorder = mutant_order.StatsRecorder()
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
+    recorder.start()
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    recorder.add(report)  # type: ignore[arg-type]
+    recorder.finish(path)
+    assert not path.exists()
+
+    recorder.start()  # mutmut's stats run: the variable is set before the session starts
+    recorder.add(report)  # type: ignore[arg-type]
+    recorder.finish(path)
+    assert mutant_order.read(path) == {"t::a": 0.25}
