@@ -135,7 +135,7 @@ class ScheduleLog:
         self.lines.append(text)
 
     def count(self, text: str) -> int:
-        return sum(text in logged for logged in self.lines)
+        return sum(text in str(logged) for logged in self.lines)
 
     def wait_for(self, text: str, count: int = 1) -> bool:
         return wait_until(lambda: self.count(text) >= count)
@@ -166,10 +166,12 @@ class FakeClock:
         stopped = threading.Event()
 
         def drive() -> None:
-            if self.started.wait(PATIENCE_S):
-                driver()
-            if not stopped.wait(PATIENCE_S):
-                os.kill(os.getpid(), signal.SIGTERM)
+            try:
+                if self.started.wait(PATIENCE_S):
+                    driver()
+            finally:
+                if not stopped.wait(PATIENCE_S):
+                    os.kill(os.getpid(), signal.SIGTERM)
 
         thread = threading.Thread(target=drive, daemon=True)
         thread.start()
