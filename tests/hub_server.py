@@ -806,17 +806,10 @@ class _RecordingTime:
 @pytest.fixture(scope="module")
 def tiny_bert_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The files of a real, tiny BERT classifier (config.json, model.safetensors), to serve."""
-    from transformers import BertConfig, BertForSequenceClassification
+    from tests.tiny_models import tiny_bert_classifier
 
-    config = BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        vocab_size=100,
-    )
     folder = tmp_path_factory.mktemp("tiny-bert")
-    BertForSequenceClassification(config).save_pretrained(folder)
+    tiny_bert_classifier(layers=2).save_pretrained(folder)
     return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
 

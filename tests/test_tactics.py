@@ -16,21 +16,9 @@ from scanner.tactics import (
     half_precision,
 )
 from scanner.tactics.pruning import MASKED_NOTE
+from tests.tiny_models import tiny_bert_classifier
 
 CPU_TEXT = TacticContext(device="cpu", task="text-classification", model_type="bert")
-
-
-def tiny_bert(layers: int = 4) -> torch.nn.Module:
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_labels=3,
-    )
-    return transformers.BertForSequenceClassification(config).eval()
 
 
 def tiny_distilbert() -> torch.nn.Module:
@@ -94,7 +82,7 @@ def test_default_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(half_precision, "_host_bf16_units", lambda: "amx_bf16")
     with_units = default_tactic_names("cpu")
     assert set(with_units) - set(cpu) == {"bf16"}
-    notes = get_tactic("bf16").build(tiny_bert(), CPU_TEXT).notes
+    notes = get_tactic("bf16").build(tiny_bert_classifier(), CPU_TEXT).notes
     assert notes == "bf16 on a CPU with bf16 matrix instructions (amx_bf16)"
     cuda = default_tactic_names("cuda")
     for name in (
@@ -116,7 +104,7 @@ def test_default_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     [("layer-drop-top-33", 3), ("layer-drop-top-50", 2), ("layer-drop-alternate", 2)],
 )
 def test_layer_pruning_removes_layers_and_parameters(name: str, kept: int) -> None:
-    model = tiny_bert(layers=4)
+    model = tiny_bert_classifier(layers=4)
     built = build(name, model)
     assert len(built.model.bert.encoder.layer) == kept
     assert built.model.config.num_hidden_layers == kept
@@ -147,7 +135,9 @@ def test_layer_pruning_does_not_apply_to_generation_or_too_few_layers() -> None:
         tiny_gpt2(), TacticContext("cpu", "text-generation", "gpt2")
     )
     assert not gen.applies and "generative" in gen.reason
-    two_layers = get_tactic("layer-drop-top-33").applies_to(tiny_bert(layers=2), CPU_TEXT)
+    two_layers = get_tactic("layer-drop-top-33").applies_to(
+        tiny_bert_classifier(layers=2), CPU_TEXT
+    )
     assert not two_layers.applies and "none would be dropped" in two_layers.reason
 
 
@@ -161,7 +151,7 @@ def test_layer_pruning_says_why_for_unknown_layouts() -> None:
 @pytest.mark.parametrize(
     ("factory", "ctx", "inputs"),
     [
-        (tiny_bert, CPU_TEXT, token_inputs),
+        (tiny_bert_classifier, CPU_TEXT, token_inputs),
         (tiny_distilbert, TacticContext("cpu", "feature-extraction", "distilbert"), token_inputs),
         (
             tiny_vit,
@@ -201,7 +191,7 @@ def test_head_pruning_says_why_without_attention() -> None:
 def test_masked_pruning_zeroes_the_stated_fraction_and_says_it_saves_nothing(
     scope: str, amount: int
 ) -> None:
-    model = tiny_bert()
+    model = tiny_bert_classifier()
     built = build(f"prune-{scope}-{amount}", model)
     linears = [m for m in built.model.modules() if isinstance(m, torch.nn.Linear)]
     total = sum(m.weight.numel() for m in linears)
@@ -216,7 +206,7 @@ def test_masked_pruning_zeroes_the_stated_fraction_and_says_it_saves_nothing(
 
 
 def test_dynamic_int8_on_cpu_builds_quantized_linears() -> None:
-    built = build("dynamic-int8", tiny_bert())
+    built = build("dynamic-int8", tiny_bert_classifier())
     assert built.dtype == "int8-dynamic"
     assert not any(type(m) is torch.nn.Linear for m in built.model.modules())
     with torch.inference_mode():
@@ -233,16 +223,16 @@ def test_dynamic_int8_on_cpu_builds_quantized_linears() -> None:
     ],
 )
 def test_gpu_tactics_do_not_apply_on_cpu_and_say_why(name: str, words: str) -> None:
-    result = get_tactic(name).applies_to(tiny_bert(), CPU_TEXT)
+    result = get_tactic(name).applies_to(tiny_bert_classifier(), CPU_TEXT)
     assert not result.applies
     assert words in result.reason
 
 
 def test_float8_needs_ada_or_newer() -> None:
     a100 = TacticContext("cuda", "text-classification", "bert", compute_capability=(8, 0))
-    result = get_tactic("torchao-float8").applies_to(tiny_bert(), a100)
+    result = get_tactic("torchao-float8").applies_to(tiny_bert_classifier(), a100)
     assert not result.applies and "8.9" in result.reason and "8.0" in result.reason
-    dynamic = get_tactic("dynamic-int8").applies_to(tiny_bert(), a100)
+    dynamic = get_tactic("dynamic-int8").applies_to(tiny_bert_classifier(), a100)
     assert not dynamic.applies and "torchao" in dynamic.reason
 
 
@@ -251,7 +241,7 @@ def test_bf16_on_a_cpu_without_bf16_units_is_opt_in_with_a_note(
 ) -> None:
     monkeypatch.setattr(half_precision, "_host_bf16_units", lambda: None)
     assert "cpu" not in get_tactic("bf16").default_on
-    built = build("bf16", tiny_bert())
+    built = build("bf16", tiny_bert_classifier())
     assert built.input_dtype is torch.bfloat16
     assert "emulated, asked for" in built.notes
     with torch.inference_mode():
@@ -259,7 +249,7 @@ def test_bf16_on_a_cpu_without_bf16_units_is_opt_in_with_a_note(
 
 
 def test_sdpa_applies_only_when_the_model_is_not_on_sdpa() -> None:
-    model = tiny_bert()
+    model = tiny_bert_classifier()
     already = get_tactic("sdpa").applies_to(model, CPU_TEXT)
     assert not already.applies and "already" in already.reason
     model.set_attn_implementation("eager")
@@ -280,7 +270,7 @@ def test_compile_does_not_apply_to_generation() -> None:
 def test_state_dict_size_counts_structured_pruning_and_tensor_subclasses() -> None:
     from scanner.benchmark import _state_dict_mb, _tensor_bytes
 
-    model = tiny_bert()
+    model = tiny_bert_classifier()
     dropped = build("layer-drop-top-50", model).model
     masked = build("prune-global-50", model).model
     assert _state_dict_mb(dropped) < _state_dict_mb(model)

@@ -31,7 +31,13 @@ from scanner.tactics.onnx_runtime import OnnxExportError, OnnxSessionModel, conv
 from scanner.tasks.text_classification import TextClassification
 from scanner.tasks.text_inputs import TOKENIZER_FILES
 from tests.test_benchmark_model import TINY_PROTOCOL
-from tests.tiny_models import FAST_PROTOCOL, TINY_BERT, TINY_DISTILBERT, copy_model
+from tests.tiny_models import (
+    FAST_PROTOCOL,
+    TINY_BERT,
+    TINY_DISTILBERT,
+    copy_model,
+    tiny_bert_classifier,
+)
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow  # each test exports a model: seconds each
@@ -79,19 +85,6 @@ def by_tactic(result: ModelBenchmark) -> dict[str, object]:
     return {r.run.tactic: r.run for r in result.results}
 
 
-def tiny_bert_classifier() -> torch.nn.Module:
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        num_labels=3,
-    )
-    return transformers.BertForSequenceClassification(config).eval()
-
-
 def padded_inputs(batch: int, length: int, real: int) -> dict[str, torch.Tensor]:
     ids = torch.randint(5, 100, (batch, length), generator=torch.Generator().manual_seed(1))
     mask = torch.ones_like(ids)
@@ -105,7 +98,7 @@ def padded_inputs(batch: int, length: int, real: int) -> dict[str, torch.Tensor]
 @pytest.fixture(scope="module")
 def bert_variants() -> dict[str, object]:
     """The tiny classifier and its two CPU variants, built once (an export takes seconds)."""
-    model = tiny_bert_classifier()
+    model = tiny_bert_classifier(layers=2)
     ctx = TacticContext("cpu", "text-classification", "bert")  # no example inputs: config's
     built = {name: get_tactic(name).build(copy.deepcopy(model), ctx) for name in ONNX_CPU}
     return {"model": model, **built}
@@ -164,7 +157,7 @@ def test_int8_variant_is_smaller_and_close(bert_variants) -> None:
 
 
 def test_where_the_onnx_variants_apply() -> None:
-    model = tiny_bert_classifier()
+    model = tiny_bert_classifier(layers=2)
     cpu = TacticContext("cpu", "text-classification", "bert")
     cuda = TacticContext("cuda", "text-classification", "bert", compute_capability=(9, 0))
     generation = TacticContext("cpu", "text-generation", "gpt2")
@@ -282,7 +275,7 @@ class BranchOnValues(transformers.BertForSequenceClassification):
 
 
 def test_an_export_that_raises_is_one_line() -> None:
-    model = BranchOnValues(tiny_bert_classifier().config).eval()
+    model = BranchOnValues(tiny_bert_classifier(layers=2).config).eval()
     ctx = TacticContext("cpu", "text-classification", "bert")
     with pytest.raises(OnnxExportError) as raised:
         get_tactic("onnx-fp32").build(model, ctx)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 TINY_BERT = "synthetic/tiny-bert-text-classification"
 TINY_DISTILBERT = "synthetic/tiny-distilbert-token-classification"
@@ -35,6 +39,24 @@ def build_tiny_model(kind: str, path: Path) -> Path:
         build_synthetic_model(kind, built)
     shutil.rmtree(path, ignore_errors=True)  # a build replaces what was there
     return copy_model(built, path)
+
+
+def tiny_bert_classifier(layers: int = 4) -> torch.nn.Module:
+    """A tiny BERT classifier in memory (3 labels, vocabulary 100, seed 0), for the tactics'
+    tests, which change a module rather than load a folder."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_labels=3,
+    )
+    return transformers.BertForSequenceClassification(config).eval()
 
 
 def copy_model(source: Path, dest: Path) -> Path:
