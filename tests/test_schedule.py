@@ -454,6 +454,18 @@ def test_sigint_in_process_stops_between_models_and_a_second_signal_changes_noth
     why, a second signal is ignored, and nothing else is logged."""
     lines: list[str] = []
     measured: list[str] = []
+    handled: list[int] = []  # each SIGINT once run_schedule's handler has run on it
+
+    def log(text: str) -> None:
+        lines.append(text)
+        if " scheduled: " in text:  # logged in the main thread, with the handlers in place
+            schedules_handler = signal.getsignal(signal.SIGINT)
+
+            def counted(signum: int, frame: object) -> None:
+                schedules_handler(signum, frame)  # type: ignore[operator]
+                handled.append(signum)
+
+            signal.signal(signal.SIGINT, counted)
 
     def cycle(should_stop) -> str:  # type: ignore[no-untyped-def]
         for model in ("org/a", "org/b", "org/c", "org/d"):
@@ -463,12 +475,13 @@ def test_sigint_in_process_stops_between_models_and_a_second_signal_changes_noth
                 os.kill(os.getpid(), signal.SIGINT)
                 wait_until(should_stop)  # the handler runs in the main thread
                 os.kill(os.getpid(), signal.SIGINT)  # a second one: already stopping
-                time.sleep(0.2)
+                wait_until(lambda: len(handled) == 2)
             measured.append(model)
         return f"{len(measured)} benchmarked"
 
     trigger = DueNowThenHourly()
-    assert run_schedule(trigger, cycle, log=lines.append) is True
+    assert run_schedule(trigger, cycle, log=log) is True
+    assert handled == [signal.SIGINT, signal.SIGINT]
 
     assert measured == ["org/a", "org/b"], lines
     assert [line.split(" ", 1)[1].split(" in ")[0] for line in lines] == [
