@@ -183,7 +183,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef) -> Iterator[object]:
     try:
         return (yield)
     finally:
-        _stats_run.fixture_built(fixturedef.scope, time.perf_counter() - started)
+        _stats_run.fixture_built(
+            fixturedef.argname, fixturedef.scope, time.perf_counter() - started
+        )
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
