@@ -183,9 +183,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef) -> Iterator[object]:
     try:
         return (yield)
     finally:
-        _stats_run.fixture_built(
-            fixturedef.argname, fixturedef.scope, time.perf_counter() - started
-        )
+        _stats_run.fixture_built(fixturedef.scope, time.perf_counter() - started)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -1,5 +1,5 @@
 """The order of a mutant's tests under `make mutants`: cheapest first, by what each test
-costs with its fixtures, a module's shared fixtures paid only when they are not built yet.
+costs with its fixtures, and a module's shared fixtures paid only when a run enters it.
 
 mutmut stops a mutant's run at the first failing test (`-x`), so the order decides how long a
 caught mutant takes. mutmut 3.8's fork server (`process_isolation = "forkserver"`) hands the
@@ -14,12 +14,12 @@ directory `mutants/`) writes to `TEST_SECONDS_FILE` there:
 - each test's own seconds: its setup, call and teardown, less the module- and session-scoped
   fixtures its setup happened to build (in the stats run, the first test of a module builds
   them for all the others);
-- the seconds of each module's module- and class-scoped fixtures, by name, which pytest
-  builds again whenever a run comes back to the module from another one.
+- each module's seconds of module- and class-scoped fixtures, which pytest builds again
+  whenever a run comes back to the module from another one.
 
 Each mutant's run then orders its tests greedily: next comes the test whose own seconds, plus
-those of the shared fixtures it uses that are not built yet, are the fewest. Session fixtures
-are built once whatever the order, so they count for nobody. tests/conftest.py calls these
+its module's if the run is not in that module already, are the fewest. Session fixtures are
+built once whatever the order, so they count for nobody. tests/conftest.py calls these
 functions; a plain pytest run does neither.
 """
 
@@ -44,11 +44,8 @@ MODULE_SCOPES = ("module", "class")
 _MUTANT_NAME = re.compile(r"__mutmut_\d+$")
 
 
-class Collected(Protocol):
-    """What the order reads of a collected test (a `pytest.Function` has both)."""
-
+class HasNodeId(Protocol):
     nodeid: str
-    fixturenames: list[str]
 
 
 def collecting_stats() -> bool:
@@ -70,7 +67,7 @@ class MeasuredCosts:
     """What the stats run measured (see the module's docstring)."""
 
     own_s: dict[str, float] = field(default_factory=dict)  # by test node id
-    module_s: dict[str, float] = field(default_factory=dict)  # by "test file::fixture name"
+    module_s: dict[str, float] = field(default_factory=dict)  # by test file
 
     def merge(self, newer: MeasuredCosts) -> None:
         self.own_s.update(newer.own_s)
@@ -115,14 +112,14 @@ class StatsRecorder:
     def begin(self, nodeid: str) -> None:
         self._test = nodeid
 
-    def fixture_built(self, name: str, scope: str, seconds: float) -> None:
-        """Fixture `name` of `scope` took `seconds` to build in the current test's setup."""
+    def fixture_built(self, scope: str, seconds: float) -> None:
+        """A fixture of `scope` took `seconds` to build in the current test's setup."""
         if not self.active or self._test is None or scope == "function":
             return
         self._shared_s[self._test] = self._shared_s.get(self._test, 0.0) + seconds
         if scope in MODULE_SCOPES:
-            key = f"{module_of(self._test)}::{name}"
-            self.costs.module_s[key] = self.costs.module_s.get(key, 0.0) + seconds
+            module = module_of(self._test)
+            self.costs.module_s[module] = self.costs.module_s.get(module, 0.0) + seconds
 
     def add(self, report: pytest.TestReport) -> None:
         """Add one phase (setup, call or teardown) of one test to its own seconds."""
@@ -146,36 +143,26 @@ def cheapest_first(items: list[pytest.Item], costs: MeasuredCosts) -> None:
     items[:] = _greedy(items, costs)
 
 
-def _greedy(items: Sequence[Collected], costs: MeasuredCosts) -> list[Collected]:
-    """Next, each time, the test that costs least from where the run is: its own seconds plus
-    its module's shared fixtures that are not built yet (all of them, when it is another
-    module's test: pytest tears a module's fixtures down on leaving it). A mutant has at most
-    some tens of tests, so every step looks at all that are left."""
+def _greedy(items: Sequence[HasNodeId], costs: MeasuredCosts) -> list[HasNodeId]:
     unknown = max(costs.own_s.values(), default=0.0) + 1.0
-    own = {item.nodeid: costs.own_s.get(item.nodeid, unknown) for item in items}
-    shared = {item.nodeid: _shared_fixtures(item, costs) for item in items}
-    left = list(items)
-    ordered: list[Collected] = []
-    current: str | None = None  # the module the run is in
-    built: set[str] = set()  # its shared fixtures built so far
 
-    def cost(item: Collected) -> tuple[float, str]:
-        alive = built if module_of(item.nodeid) == current else set()
-        entering = sum(s for key, s in shared[item.nodeid].items() if key not in alive)
-        return (own[item.nodeid] + entering, item.nodeid)
+    def own(item: HasNodeId) -> tuple[float, str]:
+        return (costs.own_s.get(item.nodeid, unknown), item.nodeid)
 
-    while left:
-        best = min(left, key=cost)
-        left.remove(best)
-        ordered.append(best)
-        if module_of(best.nodeid) != current:
-            current, built = module_of(best.nodeid), set()
-        built |= shared[best.nodeid].keys()
+    by_module: dict[str, list[HasNodeId]] = {}
+    for item in sorted(items, key=own, reverse=True):  # the cheapest last: popped first
+        by_module.setdefault(module_of(item.nodeid), []).append(item)
+
+    def next_cost(module: str, current: str | None) -> tuple[float, str]:
+        seconds, name = own(by_module[module][-1])
+        entering = 0.0 if module == current else costs.module_s.get(module, 0.0)
+        return (seconds + entering, name)
+
+    ordered: list[HasNodeId] = []
+    current: str | None = None
+    while by_module:
+        current = min(by_module, key=lambda module, now=current: next_cost(module, now))
+        ordered.append(by_module[current].pop())
+        if not by_module[current]:
+            del by_module[current]
     return ordered
-
-
-def _shared_fixtures(item: Collected, costs: MeasuredCosts) -> dict[str, float]:
-    """{"module::fixture": seconds} of the module-scoped fixtures `item` uses."""
-    module = module_of(item.nodeid)
-    keys = (f"{module}::{name}" for name in getattr(item, "fixturenames", ()))
-    return {key: costs.module_s[key] for key in keys if key in costs.module_s}

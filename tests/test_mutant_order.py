@@ -12,11 +12,7 @@ from tests.mutant_order import MeasuredCosts
 
 
 def _items(*names: str) -> list[SimpleNamespace]:
-    """Tests named "file::name", or "file::name[fixture]" for one that uses `fixture`."""
-    return [
-        SimpleNamespace(nodeid=name.split("[")[0], fixturenames=name[:-1].split("[")[1:])
-        for name in names
-    ]
+    return [SimpleNamespace(nodeid=name) for name in names]
 
 
 def _order(costs: MeasuredCosts, *names: str) -> list[str]:
@@ -33,25 +29,28 @@ def test_cheapest_first_puts_tests_with_no_figure_last_and_breaks_ties_by_name()
     assert order == ["a.py::y", "b.py::x", "a.py::slow", "a.py::new"]
 
 
-def test_a_modules_shared_fixture_is_paid_where_it_is_not_built_yet() -> None:
-    """`b.py`'s catalog costs 0.5 s to build: a test that uses it is charged for it until it
-    is built, and not after, while the run stays in `b.py`."""
+def test_a_modules_shared_fixtures_are_paid_on_entering_it_so_its_tests_stay_together() -> None:
+    """Module `b.py` costs 0.5 s to enter: once in it, its cheap tests come before the other
+    module's dearer ones rather than leave and pay again; a cheap enough test elsewhere still
+    comes first."""
     costs = MeasuredCosts(
-        own_s={"a.py::t1": 0.01, "a.py::t2": 0.2, "b.py::u1": 0.001, "b.py::u2": 0.3},
-        module_s={"b.py::catalog": 0.5},
+        own_s={"a.py::t1": 0.01, "a.py::t2": 0.2, "b.py::u1": 0.001, "b.py::u2": 0.05},
+        module_s={"b.py": 0.5},
     )
-    names = ("b.py::u2[catalog]", "a.py::t2", "b.py::u1[catalog]", "a.py::t1")
 
-    assert _order(costs, *names) == ["a.py::t1", "a.py::t2", "b.py::u1", "b.py::u2"]
-    # without the fixture the cheapest test of all comes first
-    assert _order(costs, "a.py::t1", "b.py::u1")[0] == "b.py::u1"
-    # once built, it is not charged again: u2 (0.3 s) comes before a test of a.py at 0.35 s
-    costs.own_s["a.py::t3"] = 0.35
-    order = _order(costs, "b.py::u1[catalog]", "b.py::u2[catalog]", "a.py::t3")
-    assert order == ["a.py::t3", "b.py::u1", "b.py::u2"]
-    costs.own_s["a.py::t3"] = 0.6
-    order = _order(costs, "b.py::u1[catalog]", "b.py::u2[catalog]", "a.py::t3")
-    assert order == ["b.py::u1", "b.py::u2", "a.py::t3"]
+    order = _order(costs, "b.py::u2", "a.py::t2", "b.py::u1", "a.py::t1")
+
+    assert order == ["a.py::t1", "a.py::t2", "b.py::u1", "b.py::u2"]
+    # without the module's cost the cheapest test of all would come first
+    assert _order(MeasuredCosts(own_s=costs.own_s), "a.py::t1", "b.py::u1")[0] == "b.py::u1"
+
+
+def test_within_a_module_a_cheap_test_elsewhere_is_worth_leaving_for() -> None:
+    costs = MeasuredCosts(
+        own_s={"a.py::t1": 0.01, "a.py::t2": 2.0, "b.py::u1": 0.02}, module_s={"b.py": 0.1}
+    )
+
+    assert _order(costs, "a.py::t2", "b.py::u1", "a.py::t1") == ["a.py::t1", "b.py::u1", "a.py::t2"]
 
 
 def _report(nodeid: str, when: str, duration: float) -> SimpleNamespace:
@@ -65,20 +64,20 @@ def test_a_test_is_charged_its_own_fixtures_and_its_module_the_shared_ones(
     recorder = mutant_order.StatsRecorder()
     recorder.start()
     recorder.begin("m.py::first")
-    recorder.fixture_built("ray", "session", 1.0)  # built once a run, whatever the order
-    recorder.fixture_built("catalog", "module", 0.5)
-    recorder.fixture_built("home", "function", 0.1)
+    recorder.fixture_built("session", 1.0)  # built once a run, whatever the order
+    recorder.fixture_built("module", 0.5)
+    recorder.fixture_built("function", 0.1)
     for when, duration in (("setup", 1.6), ("call", 0.001), ("teardown", 0.05)):
         recorder.add(_report("m.py::first", when, duration))  # type: ignore[arg-type]
     recorder.begin("m.py::second")
-    recorder.fixture_built("home", "function", 0.1)
+    recorder.fixture_built("function", 0.1)
     recorder.add(_report("m.py::second", "setup", 0.1))  # type: ignore[arg-type]
 
     assert recorder.costs.own_s == {
         "m.py::first": pytest.approx(0.151),
         "m.py::second": pytest.approx(0.1),
     }
-    assert recorder.costs.module_s == {"m.py::catalog": pytest.approx(0.5)}
+    assert recorder.costs.module_s == {"m.py": pytest.approx(0.5)}
 
 
 def test_saving_merges_with_what_an_earlier_stats_run_wrote(tmp_path: Path) -> None:
