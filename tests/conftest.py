@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import importlib.metadata
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,19 +170,6 @@ _stats_run = mutant_order.StatsRecorder()
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _stats_run.start()
-
-
-def pytest_runtest_logstart(nodeid: str) -> None:
-    _stats_run.begin(nodeid)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef) -> Iterator[object]:
-    started = time.perf_counter()
-    try:
-        return (yield)
-    finally:
-        _stats_run.fixture_built(fixturedef.scope, time.perf_counter() - started)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
