@@ -103,6 +103,7 @@ SKIPPED = "skipped: the previous cycle is still running"
 STOPPING = "stopping after the current model"
 DAY = datetime(2026, 1, 1, tzinfo=UTC)
 START = DAY + timedelta(minutes=35)  # where the fake clock starts: 00:35 UTC
+CYCLE_DURATION = re.compile(r" in (\d+\.\d) s")  # "cycle finished in 0.0 s"
 
 
 def at(hours: int, minutes: int = 0, seconds: float = 0.0) -> datetime:
@@ -146,9 +147,10 @@ class ScheduleLog:
         """The lines with each cycle's duration as "N": it is measured on the real
         monotonic clock (a few ms here, more on a loaded host). Each must read as seconds
         under a minute."""
-        durations = [float(d) for d in re.findall(r" in (\d+\.\d) s", "\n".join(self.lines))]
+        lines = [str(logged) for logged in self.lines]
+        durations = [float(d) for d in CYCLE_DURATION.findall("\n".join(lines))]
         assert all(d < 60 for d in durations), self.lines
-        return [re.sub(r" in \d+\.\d s", " in N s", str(logged)) for logged in self.lines]
+        return [CYCLE_DURATION.sub(" in N s", logged) for logged in lines]
 
 
 class FakeClock:
